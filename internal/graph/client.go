@@ -1,0 +1,367 @@
+// Package graph is a thin client for the Microsoft Graph partner-billing API:
+// URLs, JSON, typed errors, retries and polling. It knows nothing of Terraform.
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// TokenSource hands out bearer tokens for Microsoft Graph.
+type TokenSource interface {
+	// Token returns a valid access token, acquiring one if needed.
+	Token(ctx context.Context) (string, error)
+	// Invalidate drops token from the cache (after a 401), so the next Token
+	// call acquires a fresh one. A token that is no longer cached is ignored.
+	Invalidate(token string)
+}
+
+// LogFunc receives one structured debug line per HTTP attempt. Fields never
+// hold tokens or response bodies.
+type LogFunc func(ctx context.Context, msg string, fields map[string]any)
+
+// DefaultEndpoint is the public-cloud Graph endpoint.
+const DefaultEndpoint = "https://graph.microsoft.com"
+
+const (
+	billingPath            = "/v1.0/reports/partners/billing/"
+	defaultMaxRetries      = 5
+	defaultMaxBodyBytes    = 4 << 20
+	defaultRequestTimeout  = 60 * time.Second
+	defaultUserAgentPrefix = "terraform-provider-partnerbilling"
+)
+
+// Client calls the partner-billing API. It is safe for concurrent use.
+type Client struct {
+	base           *url.URL
+	http           *http.Client
+	tokens         TokenSource
+	userAgent      string
+	maxRetries     int
+	maxBodyBytes   int64
+	requestTimeout time.Duration
+	clock          Clock
+	retryBackoff   Backoff
+	pollBackoff    Backoff
+	log            LogFunc
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithEndpoint sets the Graph endpoint (scheme and host, e.g.
+// https://graph.microsoft.com); requests go to {endpoint}/v1.0/... only.
+func WithEndpoint(endpoint string) Option {
+	return func(c *Client) error {
+		u, err := ParseEndpoint(endpoint)
+		if err != nil {
+			return err
+		}
+		c.base = u
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client (its transport decides TLS trust).
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *Client) error { c.http = h; return nil }
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error { c.userAgent = ua; return nil }
+}
+
+// WithMaxRetries bounds the retries of one request (0 means no retry).
+func WithMaxRetries(n int) Option {
+	return func(c *Client) error {
+		if n < 0 {
+			return fmt.Errorf("max retries must not be negative, got %d", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithMaxBodyBytes caps how much of a response body is read.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *Client) error { c.maxBodyBytes = n; return nil }
+}
+
+// WithRequestTimeout bounds one HTTP attempt; a slow attempt is retried.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *Client) error { c.requestTimeout = d; return nil }
+}
+
+// WithClock replaces the real clock (tests).
+func WithClock(clk Clock) Option {
+	return func(c *Client) error { c.clock = clk; return nil }
+}
+
+// WithBackoff replaces the retry and poll backoffs (tests).
+func WithBackoff(retry, poll Backoff) Option {
+	return func(c *Client) error { c.retryBackoff, c.pollBackoff = retry, poll; return nil }
+}
+
+// WithLogger receives one debug line per HTTP attempt.
+func WithLogger(f LogFunc) Option {
+	return func(c *Client) error { c.log = f; return nil }
+}
+
+// New builds a client. It does no network I/O.
+func New(tokens TokenSource, opts ...Option) (*Client, error) {
+	if tokens == nil {
+		return nil, errors.New("graph: a token source is required")
+	}
+	base, _ := ParseEndpoint(DefaultEndpoint)
+	c := &Client{
+		base:           base,
+		http:           &http.Client{},
+		tokens:         tokens,
+		userAgent:      defaultUserAgentPrefix,
+		maxRetries:     defaultMaxRetries,
+		maxBodyBytes:   defaultMaxBodyBytes,
+		requestTimeout: defaultRequestTimeout,
+		clock:          realClock{},
+		retryBackoff:   defaultRetryBackoff,
+		pollBackoff:    defaultPollBackoff,
+		log:            func(context.Context, string, map[string]any) {},
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// ParseEndpoint checks a Graph endpoint: an absolute https URL with a host
+// and nothing after it but an optional "/".
+func ParseEndpoint(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("invalid endpoint %q: %w", s, err)
+	}
+	if u.Scheme != "https" {
+		return nil, fmt.Errorf("invalid endpoint %q: the scheme must be https", s)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("invalid endpoint %q: expected https://host[:port] with no path, query or credentials", s)
+	}
+	u.Path = ""
+	return u, nil
+}
+
+// GetOperation reads an operation once (with request retries).
+func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error) {
+	op, _, err := c.getOperation(ctx, id, time.Time{})
+	return op, err
+}
+
+func (c *Client) getOperation(ctx context.Context, id string, deadline time.Time) (*Operation, http.Header, error) {
+	if !ValidID(id) {
+		return nil, nil, fmt.Errorf("invalid operation id %q: only letters, digits and '-' are allowed", id)
+	}
+	resp, err := c.do(ctx, http.MethodGet, "operations/"+id, deadline)
+	if err != nil {
+		return nil, nil, err
+	}
+	op, err := DecodeOperation(resp.body)
+	if err != nil {
+		return nil, nil, resp.decodeError(err)
+	}
+	return op, resp.header, nil
+}
+
+type response struct {
+	method, path string
+	status       int
+	header       http.Header
+	body         []byte
+}
+
+func (r *response) decodeError(err error) error {
+	return &DecodeError{
+		Method: r.method, Path: r.path, StatusCode: r.status,
+		ContentType: r.header.Get("Content-Type"), RequestID: r.header.Get("request-id"), Err: err,
+	}
+}
+
+// do sends one logical request with retries: transport errors, 408, 429,
+// 500, 502, 503 and 504 are retried up to maxRetries times, honouring
+// Retry-After, never sleeping past the deadline (the earlier of ctx's and
+// the one given); a 401 refreshes the token once.
+func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time) (*response, error) {
+	u := *c.base
+	u.Path = billingPath + rel
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	refreshed := false
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, err := c.attempt(ctx, method, &u, attempt)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), lastErr)
+			}
+			return nil, ctx.Err()
+		}
+		var ge *Error
+		if errors.As(err, &ge) && ge.StatusCode == http.StatusUnauthorized && !refreshed {
+			refreshed = true
+			attempt--
+			continue
+		}
+		if errors.Is(err, ErrAuthentication) || !retryable(err) {
+			return nil, err
+		}
+		lastErr = err
+		if attempt > c.maxRetries {
+			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, err)
+		}
+		wait := c.retryBackoff.Delay(attempt - 1)
+		if ge != nil && ge.RetryAfter > 0 {
+			wait = ge.RetryAfter
+		}
+		if !deadline.IsZero() {
+			if remaining := deadline.Sub(c.clock.Now()); wait > remaining {
+				return nil, &deadlineError{wait: wait, remaining: remaining, last: err}
+			}
+		}
+		c.log(ctx, "retrying Graph request", map[string]any{
+			"method": method, "path": u.Path, "attempt": attempt, "wait": wait.String(), "reason": err.Error(),
+		})
+		if err := c.clock.Sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("%w while waiting to retry (last error: %w)", err, lastErr)
+		}
+	}
+}
+
+// transportError is a failure before any HTTP status was received.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ge *Error
+	if errors.As(err, &ge) {
+		switch ge.StatusCode {
+		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt int) (*response, error) {
+	token, err := c.tokens.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, method, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	crid := newGUID()
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("client-request-id", crid)
+	req.Header.Set("User-Agent", c.userAgent)
+
+	start := c.clock.Now()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.log(ctx, "Graph request failed", map[string]any{
+			"method": method, "path": u.Path, "attempt": attempt, "client_request_id": crid, "error": redactURLError(err),
+		})
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if actx.Err() != nil {
+			return nil, &transportError{err: fmt.Errorf("%s %s: no response within %s", method, u.Path, c.requestTimeout)}
+		}
+		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, redactURLError(err))}
+	}
+	defer res.Body.Close()
+	body, readErr := io.ReadAll(io.LimitReader(res.Body, c.maxBodyBytes+1))
+	r := &response{method: method, path: u.Path, status: res.StatusCode, header: res.Header, body: body}
+	reqID := res.Header.Get("request-id")
+	c.log(ctx, "Graph request", map[string]any{
+		"method": method, "path": u.Path, "status": res.StatusCode, "request_id": reqID,
+		"client_request_id": crid, "attempt": attempt, "duration": c.clock.Now().Sub(start).String(),
+	})
+	if readErr != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &transportError{err: fmt.Errorf("%s %s: reading response body: %w", method, u.Path, readErr)}
+	}
+	if int64(len(body)) > c.maxBodyBytes {
+		return nil, r.decodeError(fmt.Errorf("response body exceeds %d bytes", c.maxBodyBytes))
+	}
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		return r, nil
+	}
+	ge := &Error{Method: method, Path: u.Path, StatusCode: res.StatusCode, RequestID: reqID, ClientRequestID: crid}
+	if d, ok := parseRetryAfter(res.Header, c.clock.Now()); ok {
+		ge.RetryAfter = d
+	}
+	var env struct {
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil {
+		ge.Code, ge.Message = env.Error.Code, env.Error.Message
+		if ge.RequestID == "" {
+			ge.RequestID = env.Error.InnerError.RequestID
+		}
+	}
+	if res.StatusCode == http.StatusUnauthorized {
+		c.tokens.Invalidate(token)
+	}
+	return nil, ge
+}
+
+// redactURLError keeps the cause of a transport error without the URL's
+// query string (none of ours carries one, but be safe).
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// newGUID returns a random (version 4) GUID for client-request-id.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

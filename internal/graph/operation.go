@@ -1,0 +1,285 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Operation statuses as Graph spells them (longRunningOperationStatus).
+const (
+	StatusNotStarted = "notStarted"
+	StatusRunning    = "running"
+	StatusSucceeded  = "succeeded"
+	StatusFailed     = "failed"
+)
+
+// State is what the provider makes of an operation: finished or not, and how.
+type State int
+
+// The states an operation can be in.
+const (
+	StateRunning State = iota
+	StateSucceeded
+	StateFailed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateSucceeded:
+		return "succeeded"
+	case StateFailed:
+		return "failed"
+	}
+	return "running"
+}
+
+// Operation is a partner-billing long-running operation as read from Graph.
+// Empty strings mean "absent in the response".
+type Operation struct {
+	ODataType          string
+	ID                 string
+	Status             string // verbatim
+	CreatedDateTime    string // RFC 3339, see NormalizeTimestamp
+	LastActionDateTime string // RFC 3339, see NormalizeTimestamp
+	ResourceLocation   string // manifest URL as reported (succeeded only)
+	ManifestID         string // manifest id (succeeded only)
+	Error              *OperationError
+}
+
+// OperationError is the error object of a failed operation.
+type OperationError struct {
+	Code    string
+	Message string
+	Target  string
+}
+
+// State decides whether the operation has finished: the @odata.type first,
+// then the status (including the documented-but-wrong "completed").
+func (o *Operation) State() State {
+	t := strings.ToLower(o.ODataType)
+	switch {
+	case strings.HasSuffix(t, ".exportsuccessoperation"), t == "exportsuccessoperation", t == "#exportsuccessoperation":
+		return StateSucceeded
+	case strings.HasSuffix(t, ".failedoperation"), t == "failedoperation", t == "#failedoperation":
+		return StateFailed
+	}
+	switch strings.ToLower(o.Status) {
+	case "succeeded", "completed":
+		return StateSucceeded
+	case "failed":
+		return StateFailed
+	}
+	return StateRunning
+}
+
+// safeID is what an id must look like before it goes into a request path.
+var safeID = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+
+// ValidID reports whether id may be used as an operation or manifest id:
+// letters, digits and '-' only, so it can never change the request path.
+func ValidID(id string) bool { return len(id) <= 128 && safeID.MatchString(id) }
+
+// wireOperation is the JSON shape; fields that Graph has been seen to send in
+// more than one shape are kept raw and decoded by hand.
+type wireOperation struct {
+	ODataType          string          `json:"@odata.type"`
+	ID                 json.RawMessage `json:"id"`
+	Status             json.RawMessage `json:"status"`
+	CreatedDateTime    json.RawMessage `json:"createdDateTime"`
+	LastActionDateTime json.RawMessage `json:"lastActionDateTime"`
+	ResourceLink       json.RawMessage `json:"resourceLocation@odata.navigationLink"`
+	ResourceLocation   json.RawMessage `json:"resourceLocation"`
+	Error              json.RawMessage `json:"error"`
+}
+
+// DecodeOperation parses an operation body. It accepts both manifest shapes
+// (a navigation link, or an inline resourceLocation object or string), every
+// timestamp form seen from the service, and error codes as strings or numbers.
+func DecodeOperation(body []byte) (*Operation, error) {
+	var w wireOperation
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("decoding operation: %w", err)
+	}
+	op := &Operation{ODataType: w.ODataType}
+	var err error
+	if op.ID, err = scalarString(w.ID); err != nil {
+		return nil, fmt.Errorf("decoding operation id: %w", err)
+	}
+	if op.Status, err = scalarString(w.Status); err != nil {
+		return nil, fmt.Errorf("decoding operation status: %w", err)
+	}
+	if op.CreatedDateTime, err = timestampField(w.CreatedDateTime); err != nil {
+		return nil, fmt.Errorf("decoding createdDateTime: %w", err)
+	}
+	if op.LastActionDateTime, err = timestampField(w.LastActionDateTime); err != nil {
+		return nil, fmt.Errorf("decoding lastActionDateTime: %w", err)
+	}
+	if err := decodeResourceLocation(op, w.ResourceLink, w.ResourceLocation); err != nil {
+		return nil, err
+	}
+	if op.Error, err = decodeOperationError(w.Error); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+func decodeResourceLocation(op *Operation, link, inline json.RawMessage) error {
+	linkStr, err := scalarString(link)
+	if err != nil {
+		return fmt.Errorf("decoding resourceLocation@odata.navigationLink: %w", err)
+	}
+	if linkStr != "" {
+		op.ResourceLocation = linkStr
+		op.ManifestID = manifestIDFromURL(linkStr)
+		return nil
+	}
+	inline = bytes.TrimSpace(inline)
+	if len(inline) == 0 || string(inline) == "null" {
+		return nil
+	}
+	if inline[0] == '"' {
+		s, err := scalarString(inline)
+		if err != nil {
+			return fmt.Errorf("decoding resourceLocation: %w", err)
+		}
+		op.ResourceLocation = s
+		op.ManifestID = manifestIDFromURL(s)
+		return nil
+	}
+	var obj struct {
+		ID      json.RawMessage `json:"id"`
+		ODataID json.RawMessage `json:"@odata.id"`
+	}
+	if err := json.Unmarshal(inline, &obj); err != nil {
+		return fmt.Errorf("decoding resourceLocation: %w", err)
+	}
+	id, err := scalarString(obj.ID)
+	if err != nil {
+		return fmt.Errorf("decoding resourceLocation.id: %w", err)
+	}
+	if odataID, err := scalarString(obj.ODataID); err == nil && odataID != "" {
+		op.ResourceLocation = odataID
+		if id == "" {
+			id = manifestIDFromURL(odataID)
+		}
+	}
+	if ValidID(id) {
+		op.ManifestID = id
+	}
+	return nil
+}
+
+func decodeOperationError(raw json.RawMessage) (*OperationError, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var w struct {
+		Code    json.RawMessage `json:"code"`
+		Message json.RawMessage `json:"message"`
+		Target  json.RawMessage `json:"target"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, fmt.Errorf("decoding operation error: %w", err)
+	}
+	var e OperationError
+	var err error
+	if e.Code, err = scalarString(w.Code); err != nil {
+		return nil, fmt.Errorf("decoding operation error code: %w", err)
+	}
+	if e.Message, err = scalarString(w.Message); err != nil {
+		return nil, fmt.Errorf("decoding operation error message: %w", err)
+	}
+	if e.Target, err = scalarString(w.Target); err != nil {
+		return nil, fmt.Errorf("decoding operation error target: %w", err)
+	}
+	return &e, nil
+}
+
+// scalarString reads a JSON string, number or boolean as text; null or absent is "".
+func scalarString(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", err
+		}
+		return s, nil
+	case '{', '[':
+		return "", errors.New("expected a string, got an object or array")
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return strconv.FormatBool(b), nil
+	}
+	return "", fmt.Errorf("unexpected JSON value %.20q", raw)
+}
+
+func timestampField(raw json.RawMessage) (string, error) {
+	s, err := scalarString(raw)
+	if err != nil || s == "" {
+		return s, err
+	}
+	return NormalizeTimestamp(s), nil
+}
+
+// timestampRe matches the date-time forms Graph sends: optional fraction,
+// optional offset (absent means UTC).
+var timestampRe = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$`)
+
+// NormalizeTimestamp turns a Graph timestamp into RFC 3339: a missing offset
+// means UTC and becomes "Z"; the fraction digits the service sent are kept.
+// Text that is not a valid date-time is returned unchanged, so nothing the
+// service said is lost.
+func NormalizeTimestamp(s string) string {
+	m := timestampRe.FindStringSubmatch(s)
+	if m == nil {
+		return s
+	}
+	zone := m[4]
+	switch zone {
+	case "", "z", "Z":
+		zone = "Z"
+	}
+	out := m[1] + "T" + m[2] + m[3] + zone
+	if _, err := time.Parse(time.RFC3339Nano, out); err != nil {
+		return s
+	}
+	return out
+}
+
+// manifestIDFromURL reduces a manifest link to its id (the last path segment,
+// or the key of manifests('id')), and only if it is a safe id: the link's host
+// is never called.
+func manifestIDFromURL(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return ""
+	}
+	p := strings.TrimRight(u.Path, "/")
+	seg := p[strings.LastIndex(p, "/")+1:]
+	if i := strings.Index(seg, "('"); i >= 0 && strings.HasSuffix(seg, "')") {
+		seg = seg[i+2 : len(seg)-2]
+	} else if i := strings.Index(seg, "("); i >= 0 && strings.HasSuffix(seg, ")") {
+		seg = seg[i+1 : len(seg)-1]
+	}
+	if !ValidID(seg) {
+		return ""
+	}
+	return seg
+}

@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+)
+
+// addGraphError turns a Graph client error into one diagnostic, attached to
+// the attribute the user can fix where there is one. kind is "operation" or
+// "manifest"; waitTimeout is the configured value ("" when not waiting).
+func addGraphError(diags *diag.Diagnostics, err error, kind, id, waitTimeout string) {
+	var (
+		wte *graph.WaitTimeoutError
+		de  *graph.DecodeError
+	)
+	switch {
+	case errors.As(err, &wte):
+		diags.AddAttributeError(path.Root("wait_timeout"), capitalize(kind)+" Did Not Finish In Time",
+			fmt.Sprintf("The %s %s did not finish within wait_timeout (%s); its last status was %q.\n\n"+
+				"Raise wait_timeout if exports of this size take longer, or read it again later.\n\n%s",
+				kind, id, waitTimeout, orNone(wte.LastStatus), capitalize(err.Error())))
+	case errors.Is(err, context.Canceled):
+		diags.AddError("Read Cancelled", fmt.Sprintf("Reading %s %s was interrupted.\n\n%s", kind, id, err))
+	case errors.Is(err, graph.ErrNotFound):
+		diags.AddAttributeError(path.Root("id"), capitalize(kind)+" Not Found",
+			fmt.Sprintf("Microsoft Graph has no partner-billing %s with id %q in this tenant. Check the id and the tenant; "+
+				"if the export was started moments ago, set wait_timeout so that the read waits until the %s is listed.\n\n%s",
+				kind, id, kind, capitalize(err.Error())))
+	case errors.Is(err, graph.ErrForbidden):
+		diags.AddError("Access Denied By Microsoft Graph",
+			"Microsoft Graph refused the request. The app registration needs the PartnerBilling.Read.All permission "+
+				"(application permission with admin consent, or delegated work/school) in the partner (CSP) tenant.\n\n"+capitalize(err.Error()))
+	case errors.Is(err, graph.ErrAuthentication):
+		diags.AddError("Authentication Failed",
+			"No access token could be acquired from Microsoft Entra ID. Check tenant_id, client_id and the credential, "+
+				"and that authority_host is right for your cloud.\n\n"+capitalize(err.Error()))
+	case errors.Is(err, graph.ErrUnauthorized):
+		diags.AddError("Authentication Failed",
+			"Microsoft Graph rejected the access token, also after a fresh one was acquired. Check that the token is issued "+
+				"for Microsoft Graph in the partner tenant.\n\n"+capitalize(err.Error()))
+	case errors.As(err, &de):
+		diags.AddError("Unexpected Response From Microsoft Graph",
+			"Microsoft Graph (or a proxy in between) answered with a body that is not the expected JSON. "+
+				"If this persists, report the request-id to Microsoft support.\n\n"+capitalize(err.Error()))
+	case errors.Is(err, graph.ErrDeadline), errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Microsoft Graph Did Not Answer In Time",
+			"The request could not complete before its deadline (the service is throttling or failing).\n\n"+capitalize(err.Error()))
+	default:
+		diags.AddError("Microsoft Graph Request Failed", fmt.Sprintf("Reading %s %s failed.\n\n%s", kind, id, capitalize(err.Error())))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,231 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+)
+
+var (
+	_ datasource.DataSource              = &operationDataSource{}
+	_ datasource.DataSourceWithConfigure = &operationDataSource{}
+)
+
+// NewOperationDataSource is the partnerbilling_operation data source.
+func NewOperationDataSource() datasource.DataSource {
+	return &operationDataSource{}
+}
+
+type operationDataSource struct {
+	client *graph.Client
+}
+
+type operationModel struct {
+	ID                 types.String `tfsdk:"id"`
+	WaitTimeout        types.String `tfsdk:"wait_timeout"`
+	Status             types.String `tfsdk:"status"`
+	CreatedDateTime    types.String `tfsdk:"created_date_time"`
+	LastActionDateTime types.String `tfsdk:"last_action_date_time"`
+	ErrorCode          types.String `tfsdk:"error_code"`
+	ErrorMessage       types.String `tfsdk:"error_message"`
+	ResourceLocation   types.String `tfsdk:"resource_location"`
+	ManifestID         types.String `tfsdk:"manifest_id"`
+}
+
+func (d *operationDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_operation"
+}
+
+func (d *operationDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Reads a partner-billing export operation (`GET /reports/partners/billing/operations/{id}`) and, " +
+			"with `wait_timeout`, waits until it finishes. A failed operation is data, not an error: check `status` or " +
+			"`error_code` in a `postcondition` to stop the run. Requires `PartnerBilling.Read.All`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "The operation id (a GUID in practice). Letters, digits and `-` only.",
+				Validators:          []validator.String{operationIDValidator{}},
+			},
+			"wait_timeout": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How long to wait for the operation to finish, as a Go duration (`\"90s\"`, `\"30m\"`, `\"1h\"`). " +
+					"Null or `\"0s\"` reads once. While waiting, polls honour the service's `Retry-After` (otherwise back off from about 2 s to 30 s), " +
+					"and a not-yet-visible operation (404) is retried. If the operation has not finished by then, the read fails with its last status.",
+				Validators: []validator.String{durationValidator{}},
+			},
+			"status": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The operation status as the service sent it: `notStarted`, `running`, `succeeded`, `failed`, " +
+					"or a newer value verbatim.",
+			},
+			"created_date_time": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the operation was created, RFC 3339. A timestamp without offset is UTC and gets `Z`; fraction digits are kept as sent.",
+			},
+			"last_action_date_time": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the operation last changed, RFC 3339 (same rules as `created_date_time`).",
+			},
+			"error_code": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The service's error code (e.g. `\"5000\"`); null unless the operation failed.",
+			},
+			"error_message": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The service's error message (e.g. `No data available`); null unless the operation failed.",
+			},
+			"resource_location": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The manifest URL as the service reported it; null unless the operation succeeded. " +
+					"The provider never calls this URL: use `manifest_id`.",
+			},
+			"manifest_id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The id of the export's manifest; null unless the operation succeeded.",
+			},
+		},
+	}
+}
+
+func (d *operationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	client, ok := req.ProviderData.(*graph.Client)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected Data Source Configure Type",
+			fmt.Sprintf("Expected *graph.Client, got: %T. Please report this issue to the provider developers.", req.ProviderData))
+		return
+	}
+	d.client = client
+}
+
+func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var cfg operationModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if d.client == nil {
+		resp.Diagnostics.AddError("Provider Not Configured",
+			"The partnerbilling provider was not configured before this data source was read. Please report this issue to the provider developers.")
+		return
+	}
+	id := cfg.ID.ValueString()
+	timeout, err := parseWaitTimeout(cfg.WaitTimeout.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("wait_timeout"), "Invalid Wait Timeout", err.Error())
+		return
+	}
+	ctx = tflog.SetField(ctx, "operation_id", id)
+
+	var op *graph.Operation
+	if timeout > 0 {
+		tflog.Debug(ctx, "waiting for operation", map[string]any{"timeout": timeout.String()})
+		op, err = d.client.WaitOperation(ctx, id, timeout)
+	} else {
+		op, err = d.client.GetOperation(ctx, id)
+	}
+	if err != nil {
+		addGraphError(&resp.Diagnostics, err, "operation", id, cfg.WaitTimeout.ValueString())
+		return
+	}
+	state := operationModelFrom(op, cfg.ID, cfg.WaitTimeout)
+	tflog.Debug(ctx, "read operation", map[string]any{"status": op.Status, "state": op.State().String()})
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// operationModelFrom maps an operation to the data source's state. The
+// error attributes are set only for a failed operation, the manifest ones
+// only for a succeeded one; absent values are null.
+func operationModelFrom(op *graph.Operation, id, waitTimeout types.String) operationModel {
+	m := operationModel{
+		ID:                 id,
+		WaitTimeout:        waitTimeout,
+		Status:             optionalString(op.Status),
+		CreatedDateTime:    optionalString(op.CreatedDateTime),
+		LastActionDateTime: optionalString(op.LastActionDateTime),
+		ErrorCode:          types.StringNull(),
+		ErrorMessage:       types.StringNull(),
+		ResourceLocation:   types.StringNull(),
+		ManifestID:         types.StringNull(),
+	}
+	switch op.State() {
+	case graph.StateFailed:
+		if op.Error != nil {
+			m.ErrorCode = optionalString(op.Error.Code)
+			m.ErrorMessage = optionalString(op.Error.Message)
+		}
+	case graph.StateSucceeded:
+		m.ResourceLocation = optionalString(op.ResourceLocation)
+		m.ManifestID = optionalString(op.ManifestID)
+	}
+	return m
+}
+
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// parseWaitTimeout reads wait_timeout: empty or zero means "read once".
+func parseWaitTimeout(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration: use a number with a unit, such as \"90s\", \"30m\" or \"1h\"", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative: use \"0s\" (or leave wait_timeout out) to read once, or a positive duration to wait", s)
+	}
+	return d, nil
+}
+
+type operationIDValidator struct{}
+
+func (operationIDValidator) Description(context.Context) string {
+	return "must contain only letters, digits and '-'"
+}
+
+func (v operationIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (operationIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if id := req.ConfigValue.ValueString(); !graph.ValidID(id) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Operation ID",
+			fmt.Sprintf("%q is not an operation id: use the GUID from the export's Location header (letters, digits and '-' only, at most 128 characters).", id))
+	}
+}
+
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "must be a non-negative Go duration such as \"90s\", \"30m\" or \"1h\""
+}
+
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := parseWaitTimeout(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Wait Timeout", capitalize(err.Error())+".")
+	}
+}
