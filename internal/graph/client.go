@@ -229,7 +229,7 @@ func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time)
 		}
 		lastErr = err
 		if attempt > c.maxRetries {
-			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, err)
+			return nil, fmt.Errorf("giving up after %s: %w", plural(attempt, "attempt"), err)
 		}
 		wait := c.retryBackoff.Delay(attempt - 1)
 		if ge != nil && ge.RetryAfter > 0 {
@@ -364,4 +364,11 @@ func newGUID() string {
 	b[6] = (b[6] & 0x0f) | 0x40
 	b[8] = (b[8] & 0x3f) | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

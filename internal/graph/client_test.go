@@ -219,7 +219,7 @@ func TestRetries(t *testing.T) {
 		},
 		"no retries configured": {
 			script:     []fakegraph.Response{fakegraph.ErrorResponse(429, "TooManyRequests", "x", "Retry-After", "1")},
-			maxRetries: -1, wantGets: 1, wantErr: "giving up after 1 attempts", wantIs: graph.ErrThrottled,
+			maxRetries: -1, wantGets: 1, wantErr: "giving up after 1 attempt:", wantIs: graph.ErrThrottled,
 		},
 		"404 is not retried": {
 			script:   []fakegraph.Response{fakegraph.ErrorResponse(404, "NotFound", "no such operation")},
