@@ -201,7 +201,9 @@ func (operationIDValidator) Description(context.Context) string {
 	return "must contain only letters, digits and '-'"
 }
 
-func (v operationIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v operationIDValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (operationIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

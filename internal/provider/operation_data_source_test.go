@@ -361,4 +361,3 @@ func TestOperationModelFrom(t *testing.T) {
 		})
 	}
 }
-
