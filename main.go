@@ -6,6 +6,8 @@ import (
 	"context"
 	"flag"
 	"log"
+	"os"
+	"os/signal"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -20,9 +22,17 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/partnerbilling/partnerbilling",
-		Debug:   debug,
+	// Ctrl-C in a terminal reaches this plugin too. Terraform does not call
+	// StopProvider while it reads data sources during plan, so the plugin
+	// stops its own waits when it sees the interrupt (go-plugin otherwise
+	// just ignores it).
+	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	err := providerserver.Serve(context.Background(), provider.New(version, provider.WithInterrupt(interrupted.Done())), providerserver.ServeOpts{
+		Address:         "registry.terraform.io/partnerbilling/partnerbilling",
+		Debug:           debug,
+		ProtocolVersion: 6,
 	})
 	if err != nil {
 		log.Fatal(err.Error())

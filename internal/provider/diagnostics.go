@@ -26,7 +26,7 @@ func addGraphError(diags *diag.Diagnostics, err error, kind, id, waitTimeout str
 				"Raise wait_timeout if exports of this size take longer, or read it again later.\n\n%s",
 				kind, id, waitTimeout, orNone(wte.LastStatus), capitalize(err.Error())))
 	case errors.Is(err, context.Canceled):
-		diags.AddError("Read Cancelled", fmt.Sprintf("Reading %s %s was interrupted.\n\n%s", kind, id, err))
+		diags.AddError("Read Cancelled", fmt.Sprintf("Reading %s %s was cancelled before it finished.\n\n%s", kind, id, capitalize(err.Error())))
 	case errors.Is(err, graph.ErrNotFound):
 		diags.AddAttributeError(path.Root("id"), capitalize(kind)+" Not Found",
 			fmt.Sprintf("Microsoft Graph has no partner-billing %s with id %q in this tenant. Check the id and the tenant; "+
@@ -61,4 +61,12 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// withCause names why ctx was cancelled (an interrupt) in err.
+func withCause(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.Canceled) && !errors.Is(err, cause) {
+		return fmt.Errorf("%w: %w", cause, err)
+	}
+	return err
 }

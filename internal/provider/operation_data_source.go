@@ -26,7 +26,7 @@ func NewOperationDataSource() datasource.DataSource {
 }
 
 type operationDataSource struct {
-	client *graph.Client
+	data *providerData
 }
 
 type operationModel struct {
@@ -101,13 +101,13 @@ func (d *operationDataSource) Configure(_ context.Context, req datasource.Config
 	if req.ProviderData == nil {
 		return
 	}
-	client, ok := req.ProviderData.(*graph.Client)
+	data, ok := req.ProviderData.(*providerData)
 	if !ok {
 		resp.Diagnostics.AddError("Unexpected Data Source Configure Type",
-			fmt.Sprintf("Expected *graph.Client, got: %T. Please report this issue to the provider developers.", req.ProviderData))
+			fmt.Sprintf("Expected *provider.providerData, got: %T. Please report this issue to the provider developers.", req.ProviderData))
 		return
 	}
-	d.client = client
+	d.data = data
 }
 
 func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -116,7 +116,7 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if d.client == nil {
+	if d.data == nil {
 		resp.Diagnostics.AddError("Provider Not Configured",
 			"The partnerbilling provider was not configured before this data source was read. Please report this issue to the provider developers.")
 		return
@@ -128,16 +128,18 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	ctx = tflog.SetField(ctx, "operation_id", id)
+	ctx, cancel := d.data.interruptible(ctx)
+	defer cancel()
 
 	var op *graph.Operation
 	if timeout > 0 {
 		tflog.Debug(ctx, "waiting for operation", map[string]any{"timeout": timeout.String()})
-		op, err = d.client.WaitOperation(ctx, id, timeout)
+		op, err = d.data.client.WaitOperation(ctx, id, timeout)
 	} else {
-		op, err = d.client.GetOperation(ctx, id)
+		op, err = d.data.client.GetOperation(ctx, id)
 	}
 	if err != nil {
-		addGraphError(&resp.Diagnostics, err, "operation", id, cfg.WaitTimeout.ValueString())
+		addGraphError(&resp.Diagnostics, withCause(ctx, err), "operation", id, cfg.WaitTimeout.ValueString())
 		return
 	}
 	state := operationModelFrom(op, cfg.ID, cfg.WaitTimeout)

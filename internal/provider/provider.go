@@ -53,6 +53,14 @@ func WithGraphOptions(opts ...graph.Option) Option {
 	return func(p *partnerBillingProvider) { p.graphOptions = append(p.graphOptions, opts...) }
 }
 
+// WithInterrupt cancels every read in progress when ch closes. main wires
+// it to the process's own SIGINT: Terraform does not send StopProvider while
+// it reads data sources during plan, but a terminal's Ctrl-C reaches the
+// whole process group, this plugin included.
+func WithInterrupt(ch <-chan struct{}) Option {
+	return func(p *partnerBillingProvider) { p.interrupt = ch }
+}
+
 // WithAuthSleep replaces the wait between token request retries.
 func WithAuthSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(p *partnerBillingProvider) { p.authSleep = sleep }
@@ -63,6 +71,31 @@ type partnerBillingProvider struct {
 	httpClient   *http.Client
 	graphOptions []graph.Option
 	authSleep    func(ctx context.Context, d time.Duration) error
+	interrupt    <-chan struct{}
+}
+
+// providerData is what Configure hands to data sources and resources.
+type providerData struct {
+	client    *graph.Client
+	interrupt <-chan struct{}
+}
+
+// errInterrupted is the cause of a context cancelled by an interrupt.
+var errInterrupted = errors.New("interrupted (Ctrl-C)")
+
+// interruptible returns ctx cancelled also when the provider is interrupted.
+func (d *providerData) interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	if d.interrupt != nil {
+		go func() {
+			select {
+			case <-d.interrupt:
+				cancel(errInterrupted)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, func() { cancel(nil) }
 }
 
 type providerModel struct {
@@ -203,8 +236,9 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
 	})
-	resp.DataSourceData = client
-	resp.ResourceData = client
+	data := &providerData{client: client, interrupt: p.interrupt}
+	resp.DataSourceData = data
+	resp.ResourceData = data
 }
 
 func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -1,0 +1,198 @@
+//go:build unix
+
+// Package e2e drives the built provider binary with the real Terraform CLI
+// through dev_overrides, the way a user's pipeline runs it, against
+// fakegraph trusted through SSL_CERT_FILE and configured only through
+// environment variables.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+)
+
+const (
+	tenant   = "00000000-0000-0000-0000-0000000000e1"
+	clientID = "00000000-0000-0000-0000-0000000000e2"
+	secret   = "e2e-client-secret-must-never-leak"
+)
+
+var (
+	buildOnce sync.Once
+	pluginDir string
+	buildErr  error
+)
+
+// providerBinary builds the provider once per test process.
+func providerBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		pluginDir, buildErr = os.MkdirTemp("", "partnerbilling-e2e-*")
+		if buildErr != nil {
+			return
+		}
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "terraform-provider-partnerbilling"), ".")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return pluginDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pluginDir != "" {
+		_ = os.RemoveAll(pluginDir)
+	}
+	os.Exit(code)
+}
+
+// workspace is one Terraform working directory wired to a fake.
+type workspace struct {
+	t   *testing.T
+	dir string
+	srv *fakegraph.Server
+	env []string
+}
+
+func newWorkspace(t *testing.T, config string) *workspace {
+	t.Helper()
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Skip("terraform is not on PATH")
+	}
+	plugins := providerBinary(t)
+	srv, err := fakegraph.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.AddClient(tenant, clientID, secret)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := srv.WriteCACert(ca); err != nil {
+		t.Fatal(err)
+	}
+	rc := filepath.Join(dir, "terraformrc")
+	writeFile(t, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"partnerbilling/partnerbilling\" = %q\n  }\n  direct {}\n}\n", plugins))
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(work, "main.tf"), `terraform {
+  required_providers {
+    partnerbilling = {
+      source = "partnerbilling/partnerbilling"
+    }
+  }
+}
+
+provider "partnerbilling" {}
+`+config)
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"TF_CLI_CONFIG_FILE=" + rc,
+		"TF_IN_AUTOMATION=1",
+		"CHECKPOINT_DISABLE=1",
+		"SSL_CERT_FILE=" + ca,
+		"ARM_TENANT_ID=" + tenant,
+		"ARM_CLIENT_ID=" + clientID,
+		"ARM_CLIENT_SECRET=" + secret,
+		"PARTNERBILLING_GRAPH_ENDPOINT=" + srv.URL(),
+		"PARTNERBILLING_AUTHORITY_HOST=" + srv.URL(),
+	}
+	return &workspace{t: t, dir: work, srv: srv, env: env}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// command prepares a terraform command in its own process group, as a
+// terminal would run it.
+func (w *workspace) command(ctx context.Context, extraEnv []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	cmd := exec.CommandContext(ctx, "terraform", args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(append([]string{}, w.env...), extraEnv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	return cmd, &out
+}
+
+// TestInterruptStopsWait presses Ctrl-C (SIGINT to the process group, as a
+// terminal does) while the provider waits for an operation: Terraform must
+// exit within a few seconds and say the read was interrupted.
+func TestInterruptStopsWait(t *testing.T) {
+	t.Parallel()
+	const id = "6fe687d7-1e0f-4bd6-9091-4672691f64bc"
+	w := newWorkspace(t, `
+data "partnerbilling_operation" "export" {
+  id           = "`+id+`"
+  wait_timeout = "30m"
+}
+`)
+	w.srv.ScriptOperation(id, fakegraph.OK(fakegraph.DocRunning, "Retry-After", "30"))
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd, out := w.command(ctx, nil, "apply", "-auto-approve", "-input=false", "-no-color")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() bool { return len(w.srv.GraphRequests()) > 0 })
+	time.Sleep(200 * time.Millisecond) // now sleeping on the 30 s Retry-After
+	start := time.Now()
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	elapsed := time.Since(start)
+	t.Logf("terraform exited %v after Ctrl-C (err=%v)", elapsed.Round(time.Millisecond), err)
+	if err == nil {
+		t.Errorf("terraform apply succeeded after an interrupt:\n%s", out)
+	}
+	if elapsed > 3*time.Second {
+		t.Errorf("terraform took %v to exit after Ctrl-C, want well under 3s", elapsed)
+	}
+	text := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{"Read Cancelled", "Interrupted (Ctrl-C)", "last status seen: running"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(w.srv.GraphRequests()); n != 1 {
+		t.Errorf("%d Graph requests, want 1 (no poll after the interrupt)", n)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
