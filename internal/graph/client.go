@@ -5,7 +5,6 @@ package graph
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -326,20 +325,10 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	if d, ok := parseRetryAfter(res.Header, c.clock.Now()); ok {
 		ge.RetryAfter = d
 	}
-	var env struct {
-		Error struct {
-			Code       string `json:"code"`
-			Message    string `json:"message"`
-			InnerError struct {
-				RequestID string `json:"request-id"`
-			} `json:"innerError"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &env) == nil {
-		ge.Code, ge.Message = env.Error.Code, env.Error.Message
-		if ge.RequestID == "" {
-			ge.RequestID = env.Error.InnerError.RequestID
-		}
+	var innerRequestID string
+	ge.Code, ge.Message, innerRequestID = decodeErrorEnvelope(body)
+	if ge.RequestID == "" {
+		ge.RequestID = innerRequestID
 	}
 	if res.StatusCode == http.StatusUnauthorized {
 		c.tokens.Invalidate(token)

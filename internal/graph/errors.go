@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,3 +142,25 @@ func (e *deadlineError) Error() string {
 
 func (e *deadlineError) Is(target error) bool { return target == ErrDeadline }
 func (e *deadlineError) Unwrap() error        { return e.last }
+
+// decodeErrorEnvelope reads Graph's error envelope
+// {"error":{"code","message","innerError":{"request-id"}}}. Anything else
+// (an HTML page, truncated JSON, a number for a code) yields what could be read.
+func decodeErrorEnvelope(body []byte) (code, message, requestID string) {
+	var env struct {
+		Error struct {
+			Code       json.RawMessage `json:"code"`
+			Message    json.RawMessage `json:"message"`
+			InnerError struct {
+				RequestID json.RawMessage `json:"request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return "", "", ""
+	}
+	code, _ = scalarString(env.Error.Code)
+	message, _ = scalarString(env.Error.Message)
+	requestID, _ = scalarString(env.Error.InnerError.RequestID)
+	return code, message, requestID
+}
