@@ -437,3 +437,45 @@ func TestParseEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentReads shares one client between many goroutines under
+// intermittent throttling and a token revocation (run it with -race).
+func TestConcurrentReads(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 60
+	for i := range n {
+		id := fmt.Sprintf("op-%d", i)
+		if i%3 == 0 {
+			f.srv.ScriptOperation(id, fakegraph.ErrorResponse(429, "TooManyRequests", "x", "Retry-After", "0.01"), fakegraph.OK(fakegraph.Running(id)), fakegraph.OK(fakegraph.Succeeded(id, f.srv.ManifestURL("m-"+id))))
+		} else {
+			f.srv.ScriptOperation(id, fakegraph.OK(fakegraph.Succeeded(id, f.srv.ManifestURL("m-"+id))))
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			id := fmt.Sprintf("op-%d", i)
+			if i == n/2 {
+				f.srv.RevokeTokens()
+			}
+			op, err := f.client.WaitOperation(t.Context(), id, time.Minute)
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w", id, err)
+				return
+			}
+			if op.ManifestID != "m-"+id {
+				errs <- fmt.Errorf("%s: manifest %q", id, op.ManifestID)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if f.tokens.requests > 2 {
+		t.Errorf("%d token requests, want at most 2 (one refresh after the revocation)", f.tokens.requests)
+	}
+}
