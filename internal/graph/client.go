@@ -123,7 +123,7 @@ func New(tokens TokenSource, opts ...Option) (*Client, error) {
 	base, _ := ParseEndpoint(DefaultEndpoint)
 	c := &Client{
 		base:           base,
-		http:           &http.Client{},
+		http:           &http.Client{Transport: defaultTransport()},
 		tokens:         tokens,
 		userAgent:      defaultUserAgentPrefix,
 		maxRetries:     defaultMaxRetries,
@@ -140,6 +140,15 @@ func New(tokens TokenSource, opts ...Option) (*Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// defaultTransport keeps enough idle connections for Terraform's parallel
+// reads (default -parallelism=10, often raised): the standard transport keeps
+// two per host, so every other read would pay a new TLS handshake.
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone() //nolint:forcetypeassert // the standard library's documented type
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // ParseEndpoint checks a Graph endpoint: an absolute https URL with a host
