@@ -36,8 +36,15 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 			if !fromService {
 				wait = c.pollBackoff.Delay(poll)
 			}
+			// "Retry-After: 0" on every answer would make a hot loop.
+			wait = max(wait, minPollInterval)
 		case errors.Is(err, ErrNotFound):
 			lastStatus, lastErr = "not found (HTTP 404)", err
+			wait = c.pollBackoff.Delay(poll)
+		case ctx.Err() == nil && retryable(err) && !errors.Is(err, ErrDeadline):
+			// This poll's retries are spent (an outage longer than max_retries
+			// covers): keep polling until the wait's own deadline.
+			lastErr = err
 			wait = c.pollBackoff.Delay(poll)
 		case errors.Is(err, ErrDeadline) && ctx.Err() == nil:
 			lastErr = errors.Unwrap(err)
@@ -67,6 +74,9 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 		}
 	}
 }
+
+// minPollInterval is the shortest wait between two polls of an operation.
+const minPollInterval = 100 * time.Millisecond
 
 func orNone(s string) string {
 	if s == "" {

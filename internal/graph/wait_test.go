@@ -104,6 +104,28 @@ func TestWaitOperation(t *testing.T) {
 			wantErr:  []string{"did not finish within 1m0s", "last status seen: running", "next retry in 2m0s would pass the deadline"},
 			wantGets: 2,
 		},
+		"an outage longer than one poll's retries is ridden out": {
+			script: []fakegraph.Response{running("1"), fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"), fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"),
+				fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"), fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"),
+				fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"), fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"),
+				fakegraph.ErrorResponse(503, "ServiceUnavailable", "down"), fakegraph.OK(fakegraph.DocSucceeded)},
+			timeout:    time.Hour,
+			wantStatus: "succeeded", wantGets: 9,
+		},
+		"an outage to the deadline names the last error": {
+			script:   []fakegraph.Response{running("1"), fakegraph.ErrorResponse(503, "ServiceUnavailable", "down")},
+			timeout:  10 * time.Minute,
+			wantErr:  []string{"did not finish within 10m0s", "last status seen: running", "HTTP 503 Service Unavailable: ServiceUnavailable: down"},
+			wantGets: -1,
+		},
+		"Retry-After: 0 does not make a hot loop": {
+			script:     []fakegraph.Response{running("0"), running("0"), fakegraph.OK(fakegraph.DocSucceeded)},
+			timeout:    time.Minute,
+			wantStatus: "succeeded", wantGets: 3,
+			check: func(t *testing.T, s []time.Duration) {
+				assertSleeps(t, s, 100*time.Millisecond, 100*time.Millisecond)
+			},
+		},
 		"other errors end the wait": {
 			script:   []fakegraph.Response{running("1"), fakegraph.ErrorResponse(403, "Forbidden", "no")},
 			timeout:  time.Minute,
