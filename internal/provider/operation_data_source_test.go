@@ -19,6 +19,20 @@ import (
 
 const docID = fakegraph.DocOperationID
 
+const testAddr = "data.partnerbilling_operation.test"
+
+// step runs one Terraform test step with e's provider against e's fake.
+func (e *env) step(t *testing.T, s resource.TestStep) {
+	t.Helper()
+	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: e.factories(), Steps: []resource.TestStep{s}})
+}
+
+// operationConfig is e's provider block and one data source
+// partnerbilling_operation.test with the given arguments.
+func (e *env) operationConfig(args string) string {
+	return e.providerBlock() + "\ndata \"partnerbilling_operation\" \"test\" {\n" + args + "\n}\n"
+}
+
 func expectOperation(address string, want map[string]knownvalue.Check) []statecheck.StateCheck {
 	var checks []statecheck.StateCheck
 	for attr, v := range want {
@@ -72,15 +86,9 @@ func TestOperationDocumentedExamples(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.srv.ScriptOperation(docID, fakegraph.OK(tc.body))
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				Steps: []resource.TestStep{{
-					Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id = %q
-}`, docID),
-					ConfigStateChecks: expectOperation("data.partnerbilling_operation.test", tc.want),
-				}},
+			e.step(t, resource.TestStep{
+				Config:            e.operationConfig(`id = "` + docID + `"`),
+				ConfigStateChecks: expectOperation(testAddr, tc.want),
 			})
 		})
 	}
@@ -91,21 +99,14 @@ func TestOperationWaitsUntilSucceeded(t *testing.T) {
 	e := newEnv(t)
 	running := fakegraph.OK(fakegraph.DocRunning, "Retry-After", "5")
 	e.srv.ScriptOperation(docID, running, running, fakegraph.OK(fakegraph.DocRunning), running, fakegraph.OK(fakegraph.DocSucceeded))
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: e.factories(),
-		Steps: []resource.TestStep{{
-			Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id           = %q
-  wait_timeout = "30m"
-}
-output "manifest" { value = data.partnerbilling_operation.test.manifest_id }`, docID),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.partnerbilling_operation.test", tfjsonpath.New("status"), knownvalue.StringExact("succeeded")),
-				statecheck.ExpectKnownValue("data.partnerbilling_operation.test", tfjsonpath.New("wait_timeout"), knownvalue.StringExact("30m")),
-				statecheck.ExpectKnownOutputValue("manifest", knownvalue.StringExact(fakegraph.DocManifestID)),
-			},
-		}},
+	e.step(t, resource.TestStep{
+		Config: e.operationConfig(`id = "`+docID+`"
+wait_timeout = "30m"`) + `output "manifest" { value = data.partnerbilling_operation.test.manifest_id }`,
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("succeeded")),
+			statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("wait_timeout"), knownvalue.StringExact("30m")),
+			statecheck.ExpectKnownOutputValue("manifest", knownvalue.StringExact(fakegraph.DocManifestID)),
+		},
 	})
 	sleeps := e.clock.Sleeps()
 	if len(sleeps) != 4 || sleeps[0].Seconds() != 5 || sleeps[1].Seconds() != 5 || sleeps[3].Seconds() != 5 {
@@ -117,16 +118,10 @@ func TestOperationWaitTimesOut(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.srv.ScriptOperation(docID, fakegraph.OK(fakegraph.DocRunning))
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: e.factories(),
-		Steps: []resource.TestStep{{
-			Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id           = %q
-  wait_timeout = "10m"
-}`, docID),
-			ExpectError: wantError("Operation Did Not Finish In Time", "The operation "+docID+" did not finish within wait_timeout (10m); its last status was \"running\"."),
-		}},
+	e.step(t, resource.TestStep{
+		Config: e.operationConfig(`id = "` + docID + `"
+wait_timeout = "10m"`),
+		ExpectError: wantError("Operation Did Not Finish In Time", "The operation "+docID+" did not finish within wait_timeout (10m); its last status was \"running\"."),
 	})
 }
 
@@ -137,17 +132,11 @@ func TestOperationThrottledThenSucceeds(t *testing.T) {
 		fakegraph.ErrorResponse(429, "TooManyRequests", "Too many requests", "Retry-After", "2.128"),
 		fakegraph.ErrorResponse(503, "ServiceUnavailable", "busy"),
 		fakegraph.OK(fakegraph.DocSucceeded))
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: e.factories(),
-		Steps: []resource.TestStep{{
-			Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id = %q
-}`, docID),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.partnerbilling_operation.test", tfjsonpath.New("manifest_id"), knownvalue.StringExact(fakegraph.DocManifestID)),
-			},
-		}},
+	e.step(t, resource.TestStep{
+		Config: e.operationConfig(`id = "` + docID + `"`),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("manifest_id"), knownvalue.StringExact(fakegraph.DocManifestID)),
+		},
 	})
 	if s := e.clock.Sleeps(); len(s) < 2 || s[0].Milliseconds() != 2128 {
 		t.Errorf("retry waits = %v, want 2.128s first (fractional Retry-After)", s)
@@ -182,15 +171,9 @@ func TestOperationErrors(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.srv.ScriptOperation(docID, tc.script...)
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				Steps: []resource.TestStep{{
-					Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id = %q
-}`, docID),
-					ExpectError: wantError(tc.wantErr...),
-				}},
+			e.step(t, resource.TestStep{
+				Config:      e.operationConfig(`id = "` + docID + `"`),
+				ExpectError: wantError(tc.wantErr...),
 			})
 		})
 	}
@@ -213,12 +196,9 @@ func TestOperationInvalidInputNeverSendsARequest(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: e.factories(),
-				Steps: []resource.TestStep{{
-					Config:      e.providerBlock() + "\ndata \"partnerbilling_operation\" \"test\" {\n" + tc.attrs + "\n}",
-					ExpectError: regexp.MustCompile(tc.wantErr),
-				}},
+			e.step(t, resource.TestStep{
+				Config:      e.operationConfig(tc.attrs),
+				ExpectError: regexp.MustCompile(tc.wantErr),
 			})
 			e.assertNoGraphRequests(t)
 			if n := len(e.srv.TokenRequests()); n != 0 {
@@ -232,18 +212,12 @@ func TestOperationZeroWaitReadsOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.srv.ScriptOperation(docID, fakegraph.OK(fakegraph.DocRunning, "Retry-After", "1"))
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: e.factories(),
-		Steps: []resource.TestStep{{
-			Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id           = %q
-  wait_timeout = "0s"
-}`, docID),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.partnerbilling_operation.test", tfjsonpath.New("status"), knownvalue.StringExact("running")),
-			},
-		}},
+	e.step(t, resource.TestStep{
+		Config: e.operationConfig(`id = "` + docID + `"
+wait_timeout = "0s"`),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("running")),
+		},
 	})
 	if s := e.clock.Sleeps(); len(s) != 0 {
 		t.Errorf("a zero wait_timeout slept %v", s)
@@ -265,15 +239,12 @@ func TestOperationsShareOneToken(t *testing.T) {
 		e.srv.ScriptOperation(ids[i], fakegraph.OK(fakegraph.Succeeded(ids[i], e.srv.ManifestURL(fmt.Sprintf("m-%d", i)))))
 		fmt.Fprintf(&cfg, "data \"partnerbilling_operation\" \"op%d\" {\n  id = %q\n}\n", i, ids[i])
 	}
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: e.factories(),
-		Steps: []resource.TestStep{{
-			Config: cfg.String(),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.partnerbilling_operation.op7", tfjsonpath.New("manifest_id"), knownvalue.StringExact("m-7")),
-				statecheck.ExpectKnownValue("data.partnerbilling_operation.op24", tfjsonpath.New("manifest_id"), knownvalue.StringExact("m-24")),
-			},
-		}},
+	e.step(t, resource.TestStep{
+		Config: cfg.String(),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("data.partnerbilling_operation.op7", tfjsonpath.New("manifest_id"), knownvalue.StringExact("m-7")),
+			statecheck.ExpectKnownValue("data.partnerbilling_operation.op24", tfjsonpath.New("manifest_id"), knownvalue.StringExact("m-24")),
+		},
 	})
 	perToken := map[string]int{}
 	for _, r := range e.srv.GraphRequests() {
@@ -301,21 +272,15 @@ func TestOperationPostconditionStopsRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.srv.ScriptOperation(docID, fakegraph.OK(fakegraph.DocFailed))
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: e.factories(),
-		Steps: []resource.TestStep{{
-			Config: e.providerBlock() + fmt.Sprintf(`
-data "partnerbilling_operation" "test" {
-  id = %q
-  lifecycle {
-    postcondition {
-      condition     = self.status == "succeeded"
-      error_message = "Export failed: ${coalesce(self.error_code, "?")} ${coalesce(self.error_message, "")}"
-    }
+	e.step(t, resource.TestStep{
+		Config: e.operationConfig(`id = "` + docID + `"
+lifecycle {
+  postcondition {
+    condition     = self.status == "succeeded"
+    error_message = "Export failed: ${coalesce(self.error_code, "?")} ${coalesce(self.error_message, "")}"
   }
-}`, docID),
-			ExpectError: regexp.MustCompile(`Export failed: 5000 No data available`),
-		}},
+}`),
+		ExpectError: regexp.MustCompile(`Export failed: 5000 No data available`),
 	})
 }
 
