@@ -23,35 +23,66 @@ const DefaultAuthorityHost = "https://login.microsoftonline.com"
 // Method is a way to authenticate.
 type Method string
 
-// The authentication methods, in the order SPEC §2 prefers them when not
-// chosen explicitly.
+// The authentication methods. SelectMethod prefers an explicit use_* flag,
+// then a certificate, then a secret (SPEC §2).
 const (
-	MethodClientSecret Method = "client secret"
+	MethodOIDC              Method = "OIDC (workload identity federation)"
+	MethodManagedIdentity   Method = "managed identity"
+	MethodAzureCLI          Method = "Azure CLI"
+	MethodClientCertificate Method = "client certificate"
+	MethodClientSecret      Method = "client secret"
 )
 
 // Argument names, as the user writes them in HCL. The provider maps them to
 // attribute paths and environment variables.
 const (
-	ArgTenantID      = "tenant_id"
-	ArgClientID      = "client_id"
-	ArgClientSecret  = "client_secret"
-	ArgAuthorityHost = "authority_host"
+	ArgTenantID                  = "tenant_id"
+	ArgClientID                  = "client_id"
+	ArgClientSecret              = "client_secret"
+	ArgClientCertificate         = "client_certificate"
+	ArgClientCertificatePath     = "client_certificate_path"
+	ArgClientCertificatePassword = "client_certificate_password"
+	ArgUseOIDC                   = "use_oidc"
+	ArgOIDCToken                 = "oidc_token"
+	ArgOIDCTokenFilePath         = "oidc_token_file_path" //nolint:gosec // G101: an argument name, not a credential
+	ArgOIDCRequestURL            = "oidc_request_url"
+	ArgOIDCRequestToken          = "oidc_request_token" //nolint:gosec // G101: an argument name, not a credential
+	ArgUseMSI                    = "use_msi"
+	ArgUseCLI                    = "use_cli"
+	ArgAuthorityHost             = "authority_host"
 )
 
 // Config is everything the credential needs. Empty strings mean "not set".
 type Config struct {
 	TenantID      string
-	ClientID      string
+	ClientID      string // with UseMSI: the user-assigned identity ("" = system-assigned)
 	ClientSecret  string
 	AuthorityHost string // default DefaultAuthorityHost
+
+	// ClientCertificate is a PEM certificate and private key, or the base64
+	// of a PKCS#12 (.pfx/.p12) or PEM file.
+	ClientCertificate         string
+	ClientCertificatePath     string // a PKCS#12 or PEM file
+	ClientCertificatePassword string // for PKCS#12
+
+	UseOIDC           bool
+	OIDCToken         string // the external token itself
+	OIDCTokenFilePath string // re-read for every token request (rotation)
+	OIDCRequestURL    string // GitHub Actions ID-token endpoint
+	OIDCRequestToken  string // bearer token for OIDCRequestURL
+
+	UseMSI bool
+	UseCLI bool
 
 	// HTTPClient is used for every identity request (default: a plain client
 	// that verifies TLS against the system roots).
 	HTTPClient *http.Client
 	// Sleep waits between token request retries (tests make it instant).
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock used for token expiry (tests).
+	// Now is the clock used for token and certificate expiry (tests).
 	Now func() time.Time
+	// CLITimeout bounds one run of the Azure CLI (default 30s).
+	CLITimeout time.Duration
 }
 
 // ErrNoCredentials means nothing usable was configured.
@@ -62,6 +93,9 @@ type ConfigError struct {
 	Argument string // e.g. "tenant_id"
 	Summary  string // Title Case, e.g. "Missing Tenant ID"
 	Err      error
+	// Related are other arguments that take part: alternatives that would
+	// also fix it, or the other side of a conflict.
+	Related []string
 }
 
 func (e *ConfigError) Error() string { return e.Argument + ": " + e.Err.Error() }
@@ -71,12 +105,49 @@ func configErr(arg, summary, format string, a ...any) *ConfigError {
 	return &ConfigError{Argument: arg, Summary: summary, Err: fmt.Errorf(format, a...)}
 }
 
-// SelectMethod picks the authentication method from what is configured.
+// SelectMethod picks the authentication method from what is configured: an
+// explicit use_oidc, use_msi or use_cli wins (more than one is an error),
+// otherwise a certificate, then a secret.
 func (c *Config) SelectMethod() (Method, error) {
-	if c.ClientSecret != "" {
+	flags := []struct {
+		on  bool
+		arg string
+		m   Method
+	}{{c.UseOIDC, ArgUseOIDC, MethodOIDC}, {c.UseMSI, ArgUseMSI, MethodManagedIdentity}, {c.UseCLI, ArgUseCLI, MethodAzureCLI}}
+	var on []string
+	var chosen Method
+	for _, f := range flags {
+		if f.on {
+			on = append(on, f.arg)
+			chosen = f.m
+		}
+	}
+	switch {
+	case len(on) > 1:
+		last := on[len(on)-1]
+		both := "both"
+		if len(on) > 2 {
+			both = "all"
+		}
+		return "", &ConfigError{Argument: last, Summary: "Conflicting Authentication Methods", Related: on[:len(on)-1],
+			Err: fmt.Errorf("%s are %s true, but only one authentication method can be used: set only one of use_oidc, use_msi and use_cli to true", strings.Join(on, " and "), both)}
+	case len(on) == 1:
+		return chosen, nil
+	case c.ClientCertificate != "" || c.ClientCertificatePath != "":
+		return MethodClientCertificate, nil
+	case c.ClientSecret != "":
 		return MethodClientSecret, nil
 	}
 	return "", ErrNoCredentials
+}
+
+// builders make the acquirer of each method, checking its configuration.
+var builders = map[Method]func(Config) (acquirer, error){
+	MethodClientSecret:      newSecretAcquirer,
+	MethodClientCertificate: newCertificateAcquirer,
+	MethodOIDC:              newOIDCAcquirer,
+	MethodManagedIdentity:   newManagedIdentityAcquirer,
+	MethodAzureCLI:          newCLIAcquirer,
 }
 
 // New validates cfg and builds a credential. It does no network I/O: the
@@ -88,29 +159,27 @@ func New(cfg Config) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	authority, err := authorityURL(cfg.AuthorityHost, cfg.TenantID)
+	acq, err := builders[method](cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newCredential(method, acq, cfg), nil
+}
+
+// appAuthority checks what every app registration method (secret,
+// certificate, OIDC) needs: an authority host, a tenant and a client id.
+// what names the credential in messages ("a client secret").
+func appAuthority(cfg Config, what string) (*url.URL, []error) {
 	var errs []error
+	authority, err := authorityURL(cfg.AuthorityHost, cfg.TenantID)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	var acq acquirer
-	switch method {
-	case MethodClientSecret:
-		if cfg.ClientID == "" {
-			errs = append(errs, configErr(ArgClientID, "Missing Client ID",
-				"a client secret was given but no client_id: set the application (client) id of the app registration"))
-		}
-		if len(errs) == 0 {
-			acq, err = newSecretAcquirer(cfg, authority)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
+	if cfg.ClientID == "" {
+		errs = append(errs, configErr(ArgClientID, "Missing Client ID",
+			"%s was given but no client_id: set the application (client) id of the app registration", what))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return newCredential(method, acq, cfg), nil
+	return authority, errs
 }
 
 // microsoftLoginHosts are the hosts where MSAL's instance discovery works;
@@ -143,14 +212,16 @@ func authorityURL(host, tenant string) (*url.URL, error) {
 	}
 	if !validTenant(tenant) {
 		return nil, configErr(ArgTenantID, "Invalid Tenant ID",
-			"%q is not a tenant id or domain (letters, digits, '-' and '.' only)", tenant)
+			"%q is not a tenant id or domain (letters, digits, '-' and '.' only, not starting with '-')", tenant)
 	}
 	u.Path = "/" + tenant
 	return u, nil
 }
 
+// validTenant accepts a tenant GUID or domain. It must not start with '-',
+// so that it can never read as an option of the az command line.
 func validTenant(t string) bool {
-	if len(t) > 256 {
+	if len(t) > 256 || strings.HasPrefix(t, "-") {
 		return false
 	}
 	for _, r := range t {

@@ -24,7 +24,11 @@ type msalAcquirer struct {
 	client *confidential.Client
 }
 
-func newSecretAcquirer(cfg Config, authority *url.URL) (acquirer, error) {
+func newSecretAcquirer(cfg Config) (acquirer, error) {
+	authority, errs := appAuthority(cfg, "a client secret")
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	cred, err := confidential.NewCredFromSecret(cfg.ClientSecret)
 	if err != nil {
 		return nil, configErr(ArgClientSecret, "Invalid Client Secret", "the client secret cannot be used: %w", err)
@@ -83,12 +87,16 @@ func (a *msalAcquirer) reset() {
 }
 
 // transient reports whether a token request failure is worth retrying:
-// a network error, or the identity platform answering 429 or 5xx.
+// a network error, or an identity endpoint answering 408, 410 (IMDS while
+// it restarts), 429 or 5xx.
 func transient(err error) bool {
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil {
-		s := ce.Resp.StatusCode
-		return s == http.StatusTooManyRequests || s == http.StatusRequestTimeout || s >= 500
+		return transientStatus(ce.Resp.StatusCode)
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		return transientStatus(se.status)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
@@ -97,3 +105,16 @@ func transient(err error) bool {
 	var ue *url.Error
 	return errors.As(err, &ue)
 }
+
+func transientStatus(s int) bool {
+	return s == http.StatusRequestTimeout || s == http.StatusGone || s == http.StatusTooManyRequests || s >= 500
+}
+
+// statusError is an HTTP error answer of an identity endpoint called
+// without MSAL (the GitHub Actions ID-token endpoint).
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }

@@ -2,15 +2,22 @@
 // partner billing API, served over TLS on loopback. Tests script its answers,
 // and it records every request it receives.
 //
-// One Server plays both hosts: its URL is used as the provider's
-// graph_endpoint and as its authority_host. It serves
+// One Server plays every host: its URL is used as the provider's
+// graph_endpoint and authority_host, as IDENTITY_ENDPOINT (managed identity)
+// and as ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions OIDC). It serves
 //
 //   - GET  /{tenant}/v2.0/.well-known/openid-configuration
 //   - GET  /common/discovery/instance
-//   - POST /{tenant}/oauth2/v2.0/token (client credentials with a secret)
+//   - POST /{tenant}/oauth2/v2.0/token (client credentials with a secret, a
+//     certificate-signed client assertion, or a federated token)
+//   - GET  /metadata/identity/oauth2/token (managed identity, IMDS style)
+//   - GET  /msi/token (managed identity, App Service style)
+//   - GET  /_apis/distributedtask/idtoken (GitHub Actions OIDC token requests)
 //   - GET  /v1.0/reports/partners/billing/operations/{id}
 //   - GET  /v1.0/reports/partners/billing/manifests/{id}
 //   - POST /v1.0/reports/partners/billing/{usage|reconciliation}/{billed|unbilled}/export
+//
+// WriteAzureCLI writes a fake `az` executable that hands out its tokens.
 //
 // The package uses only the standard library.
 package fakegraph
@@ -85,6 +92,7 @@ type Server struct {
 	active  sync.WaitGroup
 
 	mu         sync.Mutex
+	closed     bool
 	requests   []Request
 	clients    map[clientKey]*Client
 	tenants    map[string]bool
@@ -95,6 +103,12 @@ type Server struct {
 	manifests  map[string]string
 	exports    map[string][]Response
 	transports []*http.Transport
+
+	github         *githubOIDC
+	githubQueue    []Response
+	identityHeader string          // App Service's IDENTITY_HEADER secret
+	identities     map[string]bool // enabled managed identities (miKey)
+	miQueue        []Response
 }
 
 // Start starts a fake on 127.0.0.1 with a random port (see WithAddr).
@@ -123,6 +137,9 @@ func Start(opts ...Option) (*Server, error) {
 		ops:       map[string]*script{},
 		manifests: map[string]string{},
 		exports:   map[string][]Response{},
+
+		identityHeader: randHex(16),
+		identities:     map[string]bool{},
 	}
 	tlsCfg := &tls.Config{
 		Certificates: []tls.Certificate{c.leaf},
@@ -143,6 +160,9 @@ func Start(opts ...Option) (*Server, error) {
 // handlers to return. It may be called more than once.
 func (s *Server) Close() {
 	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true // no handler may Add to active from now on
+		s.mu.Unlock()
 		_ = s.srv.Close()
 		close(s.closing)
 		s.active.Wait()
@@ -229,7 +249,15 @@ func (s *Server) filter(keep func(Request) bool) []Request {
 const maxBody = 4 << 20
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	// Add and Wait must not race (sync.WaitGroup): a request that arrives
+	// while Close runs is dropped instead of counted.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		panic(http.ErrAbortHandler)
+	}
 	s.active.Add(1)
+	s.mu.Unlock()
 	defer s.active.Done()
 	start := time.Now()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
@@ -259,6 +287,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		status = s.serveOpenIDConfig(w, r)
 	case isTokenPath(p):
 		status = s.serveToken(w, r, body)
+	case p == IMDSTokenPath:
+		status = s.serveManagedIdentity(w, r, imds)
+	case p == AppServiceTokenPath:
+		status = s.serveManagedIdentity(w, r, s.appService())
+	case p == GitHubOIDCPath:
+		status = s.serveGitHubOIDC(w, r)
 	default:
 		status = s.send(w, r, Status(http.StatusNotFound, "404 page not found\n", "Content-Type", "text/plain; charset=utf-8"), nil)
 	}

@@ -223,7 +223,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"tenant case-insensitive", strings.ToUpper(tenant), valid(), 200, "", 0},
 		{"wrong secret", tenant, with("client_secret", "nope-nope"), 401, "invalid_client", 7000215},
 		{"no credential", tenant, with("client_secret", ""), 401, "invalid_client", 7000218},
-		{"assertion not supported yet", tenant, with("client_assertion", "eyJ.x.y"), 401, "invalid_client", 700027},
+		{"assertion without its type", tenant, with("client_assertion", "eyJ.x.y"), 400, "invalid_request", 50027},
 		{"wrong grant", tenant, with("grant_type", "password"), 400, "unsupported_grant_type", 70003},
 		{"no scope", tenant, with("scope", ""), 400, "invalid_request", 900144},
 		{"other resource", tenant, with("scope", "https://management.azure.com/.default"), 400, "invalid_scope", 1002012},
@@ -610,7 +610,8 @@ func TestExports(t *testing.T) {
 				if err := json.Unmarshal([]byte(body), &last); err != nil {
 					t.Fatal(err)
 				}
-				statuses = append(statuses, last["status"].(string)+" "+hdr.Get("Retry-After"))
+				status, _ := last["status"].(string)
+				statuses = append(statuses, status+" "+hdr.Get("Retry-After"))
 			}
 			want := []string{"running " + fakegraph.ExportRetryAfter, "running " + fakegraph.ExportRetryAfter, "succeeded ", "succeeded "}
 			if diff := cmp.Diff(want, statuses); diff != "" {
@@ -713,7 +714,7 @@ func TestDrop(t *testing.T) {
 	s := start(t)
 	tok := tokenFor(t, s)
 	s.ScriptOperation("op", fakegraph.Response{Drop: true}, fakegraph.OK(fakegraph.Running("op")))
-	req, _ := http.NewRequest("GET", s.URL()+opPath("op"), nil)
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+opPath("op"), nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := s.HTTPClient().Do(req)
 	if err == nil {
@@ -731,7 +732,8 @@ func TestDrop(t *testing.T) {
 	}
 	// Drop works on the token endpoint too.
 	s.ScriptToken(fakegraph.Response{Drop: true})
-	if _, err := s.HTTPClient().PostForm(s.URL()+"/"+tenant+"/oauth2/v2.0/token", url.Values{}); err == nil {
+	if resp, err := s.HTTPClient().PostForm(s.URL()+"/"+tenant+"/oauth2/v2.0/token", url.Values{}); err == nil {
+		resp.Body.Close()
 		t.Error("dropped token request got an answer")
 	}
 }
@@ -753,7 +755,7 @@ func TestDelay(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL()+opPath("slow"), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+opPath("slow"), nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	t0 = time.Now()
 	if resp, err := s.HTTPClient().Do(req); err == nil {
@@ -782,7 +784,7 @@ func TestCloseAbortsDelay(t *testing.T) {
 	s.ScriptOperation("slow", fakegraph.Response{Delay: time.Minute})
 	errc := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequest("GET", s.URL()+opPath("slow"), nil)
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+opPath("slow"), nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := s.HTTPClient().Do(req)
 		if err == nil {
@@ -872,7 +874,7 @@ func TestConcurrentReads(t *testing.T) {
 				s.ScriptOperation("other", fakegraph.OK("{}"))
 				_ = s.Requests()
 			}
-			req, _ := http.NewRequest("GET", s.URL()+opPath(fakegraph.DocOperationID), nil)
+			req, _ := http.NewRequest(http.MethodGet, s.URL()+opPath(fakegraph.DocOperationID), nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := client.Do(req)
 			if err != nil {
@@ -881,7 +883,7 @@ func TestConcurrentReads(t *testing.T) {
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 {
+			if resp.StatusCode != http.StatusOK {
 				errc <- errors.New(resp.Status)
 			}
 		}()

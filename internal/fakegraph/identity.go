@@ -2,6 +2,7 @@ package fakegraph
 
 import (
 	"crypto/subtle"
+	"crypto/x509"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,12 +12,21 @@ import (
 )
 
 // Client is an application registration known to the fake identity platform.
-// Credential kinds are checked by Client.authenticate; certificate
-// assertions can be added there later as new fields.
+// An app may hold several credentials at once, as a real one can; a token
+// request is accepted when it proves any of them.
 type Client struct {
 	TenantID string
 	ClientID string
 	Secret   string // accepted client_secret; "" means the app has no secret
+
+	// Certificates are the certificate credentials (public certificates
+	// only): a client assertion JWT signed (RS256 or PS256) by the key of one
+	// of them, naming it in its x5t or x5t#S256 header, is accepted.
+	Certificates []*x509.Certificate
+	// FederatedTokens are the external tokens (a GitHub Actions, GitLab or
+	// Kubernetes OIDC token) that the app's federated identity credentials
+	// accept verbatim as client assertion.
+	FederatedTokens []string
 }
 
 type clientKey struct{ tenant, client string }
@@ -226,32 +236,37 @@ func (s *Server) issue(r *http.Request, body []byte) (Response, *aadError) {
 		return Response{}, &aadError{http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf(
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant)}
 	}
-	if e := c.authenticate(form); e != nil {
+	if e := c.authenticate(form, s.url+r.URL.Path, time.Now()); e != nil {
 		return Response{}, e
 	}
 	if e := checkScope(form.Get("scope")); e != nil {
 		return Response{}, e
 	}
 
-	at := "fakegraph-at-" + randHex(24)
-	now := time.Now()
-	s.mu.Lock()
-	s.tokens[at] = token{client: key, expires: now.Add(s.cfg.tokenLifetime)}
-	s.issued = append(s.issued, at)
-	s.mu.Unlock()
+	at, _ := s.issueToken(key)
 	secs := int64(math.Ceil(s.cfg.tokenLifetime.Seconds()))
 	return OK(fmt.Sprintf(`{"token_type":"Bearer","expires_in":%d,"ext_expires_in":%d,"access_token":%s}`,
 		secs, secs, jsonString(at))), nil
 }
 
-// authenticate checks the client credential of a token request. It never
-// puts the presented credential in the error.
-func (c *Client) authenticate(form url.Values) *aadError {
+// issueToken records a new access token for key that Graph accepts until
+// the configured token lifetime has passed.
+func (s *Server) issueToken(key clientKey) (string, time.Time) {
+	at := "fakegraph-at-" + randHex(24)
+	expires := time.Now().Add(s.cfg.tokenLifetime)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[at] = token{client: key, expires: expires}
+	s.issued = append(s.issued, at)
+	return at, expires
+}
+
+// authenticate checks the client credential of a token request sent to
+// tokenURL. It never puts the presented credential in the error.
+func (c *Client) authenticate(form url.Values, tokenURL string, now time.Time) *aadError {
 	switch {
 	case form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "":
-		// Certificate (private_key_jwt) credentials: not supported yet.
-		return &aadError{http.StatusUnauthorized, "invalid_client", 700027, fmt.Sprintf(
-			"Client assertion failed signature validation. (fakegraph: no certificate credential registered for app '%s'.)", c.ClientID)}
+		return c.authenticateAssertion(form, tokenURL, now)
 	case form.Has("client_secret"):
 		got := form.Get("client_secret")
 		if c.Secret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(c.Secret)) != 1 {

@@ -99,12 +99,22 @@ func (d *providerData) interruptible(ctx context.Context) (context.Context, cont
 }
 
 type providerModel struct {
-	TenantID      types.String `tfsdk:"tenant_id"`
-	ClientID      types.String `tfsdk:"client_id"`
-	ClientSecret  types.String `tfsdk:"client_secret"`
-	GraphEndpoint types.String `tfsdk:"graph_endpoint"`
-	AuthorityHost types.String `tfsdk:"authority_host"`
-	MaxRetries    types.Int64  `tfsdk:"max_retries"`
+	TenantID                  types.String `tfsdk:"tenant_id"`
+	ClientID                  types.String `tfsdk:"client_id"`
+	ClientSecret              types.String `tfsdk:"client_secret"`
+	ClientCertificate         types.String `tfsdk:"client_certificate"`
+	ClientCertificatePath     types.String `tfsdk:"client_certificate_path"`
+	ClientCertificatePassword types.String `tfsdk:"client_certificate_password"`
+	UseOIDC                   types.Bool   `tfsdk:"use_oidc"`
+	OIDCToken                 types.String `tfsdk:"oidc_token"`
+	OIDCTokenFilePath         types.String `tfsdk:"oidc_token_file_path"`
+	OIDCRequestURL            types.String `tfsdk:"oidc_request_url"`
+	OIDCRequestToken          types.String `tfsdk:"oidc_request_token"`
+	UseMSI                    types.Bool   `tfsdk:"use_msi"`
+	UseCLI                    types.Bool   `tfsdk:"use_cli"`
+	GraphEndpoint             types.String `tfsdk:"graph_endpoint"`
+	AuthorityHost             types.String `tfsdk:"authority_host"`
+	MaxRetries                types.Int64  `tfsdk:"max_retries"`
 }
 
 const (
@@ -115,12 +125,22 @@ const (
 // envVars lists, per argument, the environment variables read (in order)
 // when the argument is null.
 var envVars = map[string][]string{
-	auth.ArgTenantID:      {"ARM_TENANT_ID"},
-	auth.ArgClientID:      {"ARM_CLIENT_ID"},
-	auth.ArgClientSecret:  {"ARM_CLIENT_SECRET"},
-	argGraphEndpoint:      {"PARTNERBILLING_GRAPH_ENDPOINT"},
-	auth.ArgAuthorityHost: {"PARTNERBILLING_AUTHORITY_HOST"},
-	argMaxRetries:         {"PARTNERBILLING_MAX_RETRIES"},
+	auth.ArgTenantID:                  {"ARM_TENANT_ID"},
+	auth.ArgClientID:                  {"ARM_CLIENT_ID"},
+	auth.ArgClientSecret:              {"ARM_CLIENT_SECRET"},
+	auth.ArgClientCertificate:         {"ARM_CLIENT_CERTIFICATE"},
+	auth.ArgClientCertificatePath:     {"ARM_CLIENT_CERTIFICATE_PATH"},
+	auth.ArgClientCertificatePassword: {"ARM_CLIENT_CERTIFICATE_PASSWORD"},
+	auth.ArgUseOIDC:                   {"ARM_USE_OIDC"},
+	auth.ArgOIDCToken:                 {"ARM_OIDC_TOKEN"},
+	auth.ArgOIDCTokenFilePath:         {"ARM_OIDC_TOKEN_FILE_PATH", "AZURE_FEDERATED_TOKEN_FILE"},
+	auth.ArgOIDCRequestURL:            {"ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL"},
+	auth.ArgOIDCRequestToken:          {"ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"},
+	auth.ArgUseMSI:                    {"ARM_USE_MSI"},
+	auth.ArgUseCLI:                    {"ARM_USE_CLI"},
+	argGraphEndpoint:                  {"PARTNERBILLING_GRAPH_ENDPOINT"},
+	auth.ArgAuthorityHost:             {"PARTNERBILLING_AUTHORITY_HOST"},
+	argMaxRetries:                     {"PARTNERBILLING_MAX_RETRIES"},
 }
 
 // envHint names an argument's environment variables for messages.
@@ -132,7 +152,21 @@ func envHint(arg string) string {
 	case 1:
 		return "the " + names[0] + " environment variable"
 	}
-	return "the " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + " environment variables"
+	return "the " + orList(names) + " environment variables"
+}
+
+// argWithEnv names an argument with its environment variables, as in
+// "oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)".
+func argWithEnv(arg string) string {
+	return arg + " (" + orList(envVars[arg]) + ")"
+}
+
+// orList joins "a", "b", "c" as "a, b or c".
+func orList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 func (p *partnerBillingProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -144,20 +178,78 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads Microsoft Graph partner-billing export operations for Cloud Solution Provider (CSP) partners. " +
 			"The app registration needs the `PartnerBilling.Read.All` permission (application, with admin consent, or delegated work/school) in the partner tenant. " +
-			"Every argument is optional and falls back to its environment variable when null.",
+			"Every argument is optional and falls back to its environment variable when null. " +
+			"Authentication: an explicit `use_oidc`, `use_msi` or `use_cli` wins; otherwise a client certificate, then a client secret.",
 		Attributes: map[string]schema.Attribute{
 			auth.ArgTenantID: schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "The partner (CSP) tenant id. Falls back to `ARM_TENANT_ID`.",
+				Optional: true,
+				MarkdownDescription: "The partner (CSP) tenant id. Falls back to `ARM_TENANT_ID`. " +
+					"Required for client secret, certificate and OIDC authentication; optional with `use_cli` (passed as `az ... --tenant`); not used with `use_msi`.",
 			},
 			auth.ArgClientID: schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "The application (client) id of an app registration with `PartnerBilling.Read.All`. Falls back to `ARM_CLIENT_ID`.",
+				Optional: true,
+				MarkdownDescription: "The application (client) id of an app registration with `PartnerBilling.Read.All`. Falls back to `ARM_CLIENT_ID`. " +
+					"With `use_msi`, the client id of a user-assigned managed identity (null: the system-assigned identity). Not used with `use_cli`.",
 			},
 			auth.ArgClientSecret: schema.StringAttribute{
 				Optional:            true,
 				Sensitive:           true,
 				MarkdownDescription: "A client secret of that app registration. Falls back to `ARM_CLIENT_SECRET`.",
+			},
+			auth.ArgClientCertificate: schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "A client certificate of that app registration, with its RSA private key: the base64 of a PKCS#12 (`.pfx`/`.p12`) or PEM file, " +
+					"or the PEM text itself (certificate and unencrypted `PRIVATE KEY` / `RSA PRIVATE KEY` blocks, in any order). " +
+					"Falls back to `ARM_CLIENT_CERTIFICATE`. Conflicts with `client_certificate_path`.",
+			},
+			auth.ArgClientCertificatePath: schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Path to a PKCS#12 (`.pfx`/`.p12`, including the OpenSSL 3 default format) or PEM (certificate and unencrypted private key) file " +
+					"holding a client certificate of that app registration and its RSA private key. Falls back to `ARM_CLIENT_CERTIFICATE_PATH`.",
+			},
+			auth.ArgClientCertificatePassword: schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "The password of the PKCS#12 certificate; leave it out for a file without a password. Falls back to `ARM_CLIENT_CERTIFICATE_PASSWORD`.",
+			},
+			auth.ArgUseOIDC: schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Authenticate with an OIDC token from the pipeline (workload identity federation: GitHub Actions, GitLab, Azure DevOps, Kubernetes / AKS) " +
+					"as a federated credential of the app registration. Falls back to `ARM_USE_OIDC`; default `false`. Needs `tenant_id`, `client_id` and one of " +
+					"`oidc_token`, `oidc_token_file_path`, or `oidc_request_url` with `oidc_request_token` (tried in that order).",
+			},
+			auth.ArgOIDCToken: schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "The OIDC token itself (audience `api://AzureADTokenExchange`). Falls back to `ARM_OIDC_TOKEN`. It cannot be renewed: prefer a file or the GitHub endpoint for runs longer than the token's life.",
+			},
+			auth.ArgOIDCTokenFilePath: schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "A file holding the OIDC token, read again for every token request so a rotated token is picked up. " +
+					"Falls back to `ARM_OIDC_TOKEN_FILE_PATH`, then `AZURE_FEDERATED_TOKEN_FILE` (set by AKS workload identity).",
+			},
+			auth.ArgOIDCRequestURL: schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The GitHub Actions ID-token endpoint (https); the provider adds `audience=api://AzureADTokenExchange`. " +
+					"Falls back to `ARM_OIDC_REQUEST_URL`, then `ACTIONS_ID_TOKEN_REQUEST_URL` (set by GitHub Actions for jobs with `permissions: id-token: write`).",
+			},
+			auth.ArgOIDCRequestToken: schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "The bearer token for `oidc_request_url`. " +
+					"Falls back to `ARM_OIDC_REQUEST_TOKEN`, then `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (set by GitHub Actions).",
+			},
+			auth.ArgUseMSI: schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Authenticate as the managed identity of the Azure resource Terraform runs on (VM or scale set through IMDS, App Service, Functions, " +
+					"Container Apps, Azure Arc, Service Fabric, Cloud Shell): the system-assigned identity, or the user-assigned one whose client id is `client_id`. " +
+					"Falls back to `ARM_USE_MSI`; default `false`.",
+			},
+			auth.ArgUseCLI: schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Authenticate as the user (or service principal) logged into the Azure CLI, with `az account get-access-token --resource https://graph.microsoft.com` " +
+					"(plus `--tenant` when `tenant_id` is set). Falls back to `ARM_USE_CLI`; default `false`. `az` must be on `PATH`.",
 			},
 			argGraphEndpoint: schema.StringAttribute{
 				Optional: true,
@@ -168,7 +260,7 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 				Optional: true,
 				MarkdownDescription: "The Microsoft Entra login host; tokens come from `{authority_host}/{tenant_id}`. " +
 					"Falls back to `PARTNERBILLING_AUTHORITY_HOST`, then `" + auth.DefaultAuthorityHost + "`. " +
-					"MSAL instance discovery is turned off for hosts that are not Microsoft login hosts.",
+					"MSAL instance discovery is turned off for hosts that are not Microsoft login hosts. Not used by `use_msi` and `use_cli`.",
 			},
 			argMaxRetries: schema.Int64Attribute{
 				Optional: true,
@@ -186,11 +278,8 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		return
 	}
 	s := settings{diags: &resp.Diagnostics}
-	tenantID := s.str(cfg.TenantID, auth.ArgTenantID)
-	clientID := s.str(cfg.ClientID, auth.ArgClientID)
-	clientSecret := s.str(cfg.ClientSecret, auth.ArgClientSecret)
+	authCfg := s.authConfig(cfg)
 	endpoint := s.str(cfg.GraphEndpoint, argGraphEndpoint)
-	authorityHost := s.str(cfg.AuthorityHost, auth.ArgAuthorityHost)
 	maxRetries := s.int(cfg.MaxRetries, argMaxRetries, 5, 0, 100)
 	if resp.Diagnostics.HasError() {
 		return
@@ -204,14 +293,9 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 			fmt.Sprintf("%s Set the %s argument or %s to an https URL such as %s.", capitalize(err.Error()), argGraphEndpoint, envHint(argGraphEndpoint), graph.DefaultEndpoint))
 	}
 
-	cred, err := auth.New(auth.Config{
-		TenantID:      tenantID,
-		ClientID:      clientID,
-		ClientSecret:  clientSecret,
-		AuthorityHost: authorityHost,
-		HTTPClient:    p.httpClient,
-		Sleep:         p.authSleep,
-	})
+	authCfg.HTTPClient = p.httpClient
+	authCfg.Sleep = p.authSleep
+	cred, err := auth.New(authCfg)
 	if err != nil {
 		addAuthDiagnostics(&resp.Diagnostics, err)
 	}
@@ -255,6 +339,26 @@ func (p *partnerBillingProvider) Resources(_ context.Context) []func() resource.
 // recording a diagnostic for unknown or malformed values.
 type settings struct{ diags *diag.Diagnostics }
 
+// authConfig reads every authentication argument.
+func (s settings) authConfig(m providerModel) auth.Config {
+	return auth.Config{
+		TenantID:                  s.str(m.TenantID, auth.ArgTenantID),
+		ClientID:                  s.str(m.ClientID, auth.ArgClientID),
+		ClientSecret:              s.str(m.ClientSecret, auth.ArgClientSecret),
+		AuthorityHost:             s.str(m.AuthorityHost, auth.ArgAuthorityHost),
+		ClientCertificate:         s.str(m.ClientCertificate, auth.ArgClientCertificate),
+		ClientCertificatePath:     s.str(m.ClientCertificatePath, auth.ArgClientCertificatePath),
+		ClientCertificatePassword: s.raw(m.ClientCertificatePassword, auth.ArgClientCertificatePassword),
+		UseOIDC:                   s.bool(m.UseOIDC, auth.ArgUseOIDC),
+		OIDCToken:                 s.str(m.OIDCToken, auth.ArgOIDCToken),
+		OIDCTokenFilePath:         s.str(m.OIDCTokenFilePath, auth.ArgOIDCTokenFilePath),
+		OIDCRequestURL:            s.str(m.OIDCRequestURL, auth.ArgOIDCRequestURL),
+		OIDCRequestToken:          s.str(m.OIDCRequestToken, auth.ArgOIDCRequestToken),
+		UseMSI:                    s.bool(m.UseMSI, auth.ArgUseMSI),
+		UseCLI:                    s.bool(m.UseCLI, auth.ArgUseCLI),
+	}
+}
+
 func (s settings) unknown(arg string) {
 	s.diags.AddAttributeError(path.Root(arg), "Unknown "+titleArg(arg),
 		fmt.Sprintf("The provider cannot be configured because %s is unknown until apply. "+
@@ -275,6 +379,50 @@ func (s settings) str(v types.String, arg string) string {
 		}
 	}
 	return ""
+}
+
+// raw is str without trimming, for passwords, where spaces may be part of
+// the value.
+func (s settings) raw(v types.String, arg string) string {
+	if v.IsUnknown() {
+		s.unknown(arg)
+		return ""
+	}
+	if !v.IsNull() {
+		return v.ValueString()
+	}
+	for _, name := range envVars[arg] {
+		if val := os.Getenv(name); val != "" {
+			return val
+		}
+	}
+	return ""
+}
+
+// bool reads a flag; its environment variables take what strconv.ParseBool
+// accepts (true/false, 1/0, t/f in any case).
+func (s settings) bool(v types.Bool, arg string) bool {
+	switch {
+	case v.IsUnknown():
+		s.unknown(arg)
+		return false
+	case !v.IsNull():
+		return v.ValueBool()
+	}
+	for _, name := range envVars[arg] {
+		raw := strings.TrimSpace(os.Getenv(name))
+		if raw == "" {
+			continue
+		}
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			s.diags.AddAttributeError(path.Root(arg), "Invalid "+titleArg(arg),
+				fmt.Sprintf("The %s environment variable (fallback for %s) must be true or false, got %q.", name, arg, raw))
+			return false
+		}
+		return b
+	}
+	return false
 }
 
 func (s settings) int(v types.Int64, arg string, def, lo, hi int64) int {
@@ -325,8 +473,11 @@ func titleArg(arg string) string {
 	return strings.Join(words, " ")
 }
 
+// capitalize starts a message with a capital letter, unless its first word
+// is an argument name such as use_oidc, which must stay as the user types it.
 func capitalize(s string) string {
-	if s == "" {
+	first, _, _ := strings.Cut(s, " ")
+	if s == "" || strings.Contains(first, "_") {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
@@ -340,7 +491,7 @@ func addAuthDiagnostics(diags *diag.Diagnostics, err error) {
 		return
 	}
 	var errs []error
-	if joined, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking a join, not matching
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = joined.Unwrap()
 	} else {
 		errs = []error{err}
@@ -348,16 +499,42 @@ func addAuthDiagnostics(diags *diag.Diagnostics, err error) {
 	for _, e := range errs {
 		var ce *auth.ConfigError
 		if errors.As(e, &ce) {
-			diags.AddAttributeError(path.Root(ce.Argument), ce.Summary,
-				fmt.Sprintf("%s.\n\nSet the %s argument in the provider block, or %s.", capitalize(ce.Err.Error()), ce.Argument, envHint(ce.Argument)))
+			diags.AddAttributeError(path.Root(ce.Argument), ce.Summary, configErrorDetail(ce))
 			continue
 		}
 		diags.AddError("Invalid Provider Configuration", capitalize(e.Error()))
 	}
 }
 
+// configErrorDetail says what is wrong, then where the value comes from:
+// the argument and its environment variables, and those of the related
+// arguments.
+func configErrorDetail(ce *auth.ConfigError) string {
+	detail := fmt.Sprintf("%s.\n\nSet the %s argument in the provider block, or %s.", capitalize(ce.Err.Error()), ce.Argument, envHint(ce.Argument))
+	if len(ce.Related) > 0 {
+		related := make([]string, len(ce.Related))
+		for i, arg := range ce.Related {
+			related[i] = argWithEnv(arg)
+		}
+		detail += " Related: " + strings.Join(related, ", ") + "."
+	}
+	return detail
+}
+
+// noCredentialsDetail lists every way to authenticate, in the order the
+// provider chooses them, with each argument's environment variables.
 func noCredentialsDetail() string {
+	a := argWithEnv
 	return "The provider found no way to authenticate to Microsoft Graph. Configure one of:\n\n" +
-		"  - Client secret: tenant_id (ARM_TENANT_ID), client_id (ARM_CLIENT_ID) and client_secret (ARM_CLIENT_SECRET)\n\n" +
-		"The app registration needs the PartnerBilling.Read.All permission in the partner tenant."
+		"  - OIDC / workload identity federation (GitHub Actions, GitLab, Azure DevOps, AKS): " +
+		a(auth.ArgUseOIDC) + " = true, " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + ", and one of " +
+		a(auth.ArgOIDCToken) + ", " + a(auth.ArgOIDCTokenFilePath) + ", or " + a(auth.ArgOIDCRequestURL) + " with " + a(auth.ArgOIDCRequestToken) + "\n" +
+		"  - Managed identity (Azure VM, App Service, Functions, Container Apps, Arc): " +
+		a(auth.ArgUseMSI) + " = true, and " + a(auth.ArgClientID) + " for a user-assigned identity\n" +
+		"  - Azure CLI (after az login): " + a(auth.ArgUseCLI) + " = true, and optionally " + a(auth.ArgTenantID) + "\n" +
+		"  - Client certificate: " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + ", " +
+		a(auth.ArgClientCertificatePath) + " or " + a(auth.ArgClientCertificate) + ", and " +
+		a(auth.ArgClientCertificatePassword) + " for a password-protected PKCS#12 file\n" +
+		"  - Client secret: " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + " and " + a(auth.ArgClientSecret) + "\n\n" +
+		"The app registration (or managed identity, or signed-in user) needs the PartnerBilling.Read.All permission in the partner tenant."
 }

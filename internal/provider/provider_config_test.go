@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -23,6 +25,19 @@ func clearEnv(t *testing.T) {
 			t.Setenv(n, "")
 		}
 	}
+}
+
+// terraformPath is the Terraform CLI on PATH, for tests that change PATH.
+func terraformPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skip("terraform is not on PATH")
+	}
+	return p
 }
 
 const docRead = `
@@ -74,8 +89,103 @@ func TestProviderConfigurationErrors(t *testing.T) {
 	}{
 		"nothing configured": {
 			provider: `provider "partnerbilling" {}`,
-			want: []string{"No Credentials Configured", "tenant_id (ARM_TENANT_ID)", "client_id (ARM_CLIENT_ID)",
-				"client_secret (ARM_CLIENT_SECRET)", "PartnerBilling.Read.All"},
+			env:      map[string]string{"ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID},
+			want: []string{"No Credentials Configured",
+				"OIDC", "use_oidc (ARM_USE_OIDC) = true", "oidc_token (ARM_OIDC_TOKEN)",
+				"oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)",
+				"oidc_request_url (ARM_OIDC_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_URL) with oidc_request_token (ARM_OIDC_REQUEST_TOKEN or ACTIONS_ID_TOKEN_REQUEST_TOKEN)",
+				"Managed identity", "use_msi (ARM_USE_MSI) = true",
+				"Azure CLI", "use_cli (ARM_USE_CLI) = true",
+				"Client certificate", "client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH) or client_certificate (ARM_CLIENT_CERTIFICATE)",
+				"client_certificate_password (ARM_CLIENT_CERTIFICATE_PASSWORD)",
+				"Client secret", "tenant_id (ARM_TENANT_ID)", "client_id (ARM_CLIENT_ID)", "client_secret (ARM_CLIENT_SECRET)",
+				"PartnerBilling.Read.All"},
+		},
+		"flag env not a boolean": {
+			provider: `provider "partnerbilling" {}`,
+			env:      map[string]string{"ARM_USE_OIDC": "yes please"},
+			want:     []string{"Invalid Use OIDC", `The ARM_USE_OIDC environment variable (fallback for use_oidc) must be true or false, got "yes please"`},
+		},
+		"two methods chosen": {
+			provider: `provider "partnerbilling" {
+  use_msi = true
+}`,
+			env: map[string]string{"ARM_USE_CLI": "1"},
+			want: []string{"Conflicting Authentication Methods", "use_msi and use_cli are both true",
+				"Set the use_cli argument in the provider block, or the ARM_USE_CLI environment variable.", "Related: use_msi (ARM_USE_MSI)."},
+		},
+		"certificate path that does not exist": {
+			provider: `provider "partnerbilling" {}`,
+			env: map[string]string{"ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID, "ARM_CLIENT_SECRET": "x",
+				"ARM_CLIENT_CERTIFICATE_PATH": "/nonexistent/client.pfx"},
+			want: []string{"Unreadable Client Certificate File", "/nonexistent/client.pfx: no such file or directory",
+				"client_certificate_path argument in the provider block, or the ARM_CLIENT_CERTIFICATE_PATH environment variable"},
+		},
+		"wrong pfx password": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  tenant_id                   = %q
+  client_id                   = %q
+  client_certificate_path     = %q
+  client_certificate_password = "not-the-password"
+}`, testTenant, testClientID, writePFX(t)),
+			want: []string{"Wrong Client Certificate Password", "client_certificate_password does not open the PKCS#12 file",
+				"or the ARM_CLIENT_CERTIFICATE_PASSWORD environment variable"},
+		},
+		"certificate content that is not one": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  tenant_id          = %q
+  client_id          = %q
+  client_certificate = "bm90IGEgY2VydGlmaWNhdGU="
+}`, testTenant, testClientID),
+			want: []string{"Invalid Client Certificate", "neither PEM", "ARM_CLIENT_CERTIFICATE environment variable"},
+		},
+		"certificate without tenant": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  client_id          = %q
+  client_certificate = %q
+}`, testClientID, certificatePEM(t)),
+			want: []string{"Missing Tenant ID", "ARM_TENANT_ID"},
+		},
+		"oidc without a token": {
+			provider: `provider "partnerbilling" {}`,
+			env:      map[string]string{"ARM_USE_OIDC": "true", "ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID},
+			want: []string{"Missing OIDC Token", "use_oidc is true but no OIDC token was given", "ARM_OIDC_TOKEN environment variable",
+				"Related: oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE), oidc_request_url (ARM_OIDC_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_URL), oidc_request_token"},
+		},
+		"oidc request url without its token": {
+			provider: `provider "partnerbilling" {
+  use_oidc = true
+}`,
+			env: map[string]string{"ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID,
+				"ACTIONS_ID_TOKEN_REQUEST_URL": "https://pipelines.actions.githubusercontent.example/idtoken?api-version=2.0"},
+			want: []string{"Missing OIDC Request Token", "or the ARM_OIDC_REQUEST_TOKEN or ACTIONS_ID_TOKEN_REQUEST_TOKEN environment variables"},
+		},
+		"oidc token file that does not exist": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  use_oidc             = true
+  tenant_id            = %q
+  client_id            = %q
+  oidc_token_file_path = "/nonexistent/token"
+}`, testTenant, testClientID),
+			want: []string{"Unreadable OIDC Token File", "AZURE_FEDERATED_TOKEN_FILE"},
+		},
+		"use_cli without az": {
+			provider: `provider "partnerbilling" {
+  use_cli = true
+}`,
+			// PATH without az, and so without terraform: name terraform directly.
+			env:  map[string]string{"PATH": t.TempDir(), "TF_ACC_TERRAFORM_PATH": terraformPath(t)},
+			want: []string{"Azure CLI Not Found", "install it (https://aka.ms/installazurecli)", "ARM_USE_CLI"},
+		},
+		"unknown flag at plan time": {
+			provider: `
+resource "terraform_data" "flag" {
+  input = true
+}
+provider "partnerbilling" {
+  use_msi = terraform_data.flag.output
+}`,
+			want: []string{"Unknown Use MSI", "use_msi is unknown until apply", "ARM_USE_MSI environment variable"},
 		},
 		"secret without tenant": {
 			provider: fmt.Sprintf(`provider "partnerbilling" {

@@ -1,0 +1,96 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
+)
+
+// GraphResource is the resource managed identity and Azure CLI tokens are
+// requested for (the v1 form of GraphScope).
+const GraphResource = "https://graph.microsoft.com"
+
+// msiAcquirer gets tokens from the managed identity endpoint MSAL finds
+// from the environment: App Service / Functions (IDENTITY_ENDPOINT and
+// IDENTITY_HEADER), Azure Arc, Service Fabric, Cloud Shell, Azure ML, and
+// otherwise the VM's Instance Metadata Service (IMDS).
+type msiAcquirer struct {
+	client managedidentity.Client
+
+	mu     sync.Mutex
+	bypass bool // the next acquire must not be answered from MSAL's cache
+}
+
+func newManagedIdentityAcquirer(cfg Config) (acquirer, error) {
+	id := managedidentity.SystemAssigned()
+	if cfg.ClientID != "" {
+		id = managedidentity.UserAssignedClientID(cfg.ClientID)
+	}
+	// Credential retries transient failures with an injectable sleep; MSAL's
+	// own retries would multiply them and sleep for real.
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = msiHTTPClient()
+	}
+	opts := []managedidentity.ClientOption{managedidentity.WithRetryPolicyDisabled(), managedidentity.WithHTTPClient(httpClient)}
+	c, err := managedidentity.New(id, opts...)
+	if err != nil {
+		arg := ArgUseMSI
+		if cfg.ClientID != "" {
+			arg = ArgClientID
+		}
+		return nil, configErr(arg, "Invalid Managed Identity Configuration", "managed identity cannot be used here: %w", err)
+	}
+	return &msiAcquirer{client: c}, nil
+}
+
+// msiHTTPClient talks to the managed identity endpoint, which is always on
+// the machine itself (IMDS's link-local 169.254.169.254, or a localhost
+// port): never through a proxy, and with a short connect timeout, because
+// off Azure nothing answers at 169.254.169.254 and the system's TCP
+// timeout is minutes.
+func msiHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone() //nolint:forcetypeassert // the standard library's documented type
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: t, Timeout: time.Minute}
+}
+
+func (a *msiAcquirer) acquire(ctx context.Context) (string, time.Time, error) {
+	var opts []managedidentity.AcquireTokenOption
+	a.mu.Lock()
+	if a.bypass {
+		// MSAL keeps managed identity tokens in a process-wide cache that
+		// cannot be cleared, and skips it only when claims are requested.
+		// A claims challenge for a token issued from now on is what an API
+		// that rejected a token would ask for.
+		opts = append(opts, managedidentity.WithClaims(fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%s"}}}`,
+			strconv.FormatInt(time.Now().Unix(), 10))))
+	}
+	a.mu.Unlock()
+	res, err := a.client.AcquireToken(ctx, GraphResource, opts...)
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return "", time.Time{}, fmt.Errorf("no managed identity endpoint answered (use_msi works on Azure VMs, App Service, Functions, Container Apps, AKS and Arc machines that have a managed identity): %w", err)
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	a.mu.Lock()
+	a.bypass = false
+	a.mu.Unlock()
+	return res.AccessToken, res.ExpiresOn, nil
+}
+
+func (a *msiAcquirer) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.bypass = true
+}

@@ -1,0 +1,119 @@
+package fakegraph
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// AzureCLI describes a fake `az` executable (see WriteAzureCLI).
+type AzureCLI struct {
+	// Tenant is the tenant az is logged into. A --tenant naming another
+	// tenant fails as az does. "" accepts any --tenant.
+	Tenant string
+	// LoggedOut makes every call fail like an az with no account.
+	LoggedOut bool
+	// LegacyExpiry leaves out expires_on (Azure CLI before 2.54 printed only
+	// expiresOn, a local time without zone).
+	LegacyExpiry bool
+	// Delay makes it sleep before answering (for timeouts).
+	Delay time.Duration
+}
+
+// AzureCLICallsFile is the file in the fake az's directory where it
+// appends its arguments, one call per line.
+const AzureCLICallsFile = "az-calls.log"
+
+// WriteAzureCLI writes a fake Azure CLI named "az" into dir (a POSIX shell
+// script; not available on Windows) for tests to put first on PATH. It
+// answers `az account get-access-token --resource https://graph.microsoft.com
+// --output json [--tenant T]` with a token this server issues now (so Graph
+// accepts it), in az's JSON shape, and rejects any other arguments. It
+// returns the script's path.
+func (s *Server) WriteAzureCLI(dir string, cli AzureCLI) (string, error) {
+	if runtime.GOOS == "windows" {
+		return "", errors.New("fakegraph: the fake az is a POSIX shell script; Windows is not supported")
+	}
+	var out string
+	if !cli.LoggedOut {
+		tok, expires := s.issueToken(clientKey{tenant: strings.ToLower(cli.Tenant), client: "azure-cli"})
+		out = azureCLIOutput(tok, expires, cli)
+	}
+	path := filepath.Join(dir, "az")
+	return path, WriteFileAtomic(path, []byte(azureCLIScript(dir, out, cli)), 0o755)
+}
+
+// azureCLIOutput is what `az account get-access-token --output json` prints.
+func azureCLIOutput(tok string, expires time.Time, cli AzureCLI) string {
+	tenant := cli.Tenant
+	if tenant == "" {
+		tenant = "00000000-0000-0000-0000-0000000000c1"
+	}
+	unix := ""
+	if !cli.LegacyExpiry {
+		unix = fmt.Sprintf("\n  \"expires_on\": %d,", expires.Unix())
+	}
+	return fmt.Sprintf(`{
+  "accessToken": %s,
+  "expiresOn": %s,%s
+  "subscription": "00000000-0000-0000-0000-0000000000c2",
+  "tenant": %s,
+  "tokenType": "Bearer"
+}`, jsonString(tok), jsonString(expires.Local().Format("2006-01-02 15:04:05.000000")), unix, jsonString(tenant))
+}
+
+func azureCLIScript(dir, out string, cli AzureCLI) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#!/bin/sh\n# Fake Azure CLI written by fakegraph.\nprintf '%%s\\n' \"$*\" >> %s\n", shellQuote(filepath.Join(dir, AzureCLICallsFile)))
+	if cli.Delay > 0 {
+		fmt.Fprintf(&b, "sleep %.3f\n", cli.Delay.Seconds())
+	}
+	b.WriteString(`if [ "$1" != account ] || [ "$2" != get-access-token ]; then
+  echo "ERROR: fakegraph az only implements 'account get-access-token', got: $*" >&2; exit 2
+fi
+shift 2
+resource= output= tenant=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --resource) resource=$2; shift 2 ;;
+    --output|-o) output=$2; shift 2 ;;
+    --tenant|-t) tenant=$2; shift 2 ;;
+    *) echo "ERROR: unrecognized arguments: $1" >&2; exit 2 ;;
+  esac
+done
+if [ "$resource" != "https://graph.microsoft.com" ] || [ "$output" != json ]; then
+  echo "ERROR: fakegraph az expects --resource https://graph.microsoft.com --output json" >&2; exit 2
+fi
+`)
+	if cli.LoggedOut {
+		b.WriteString("echo \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n")
+		return b.String()
+	}
+	if cli.Tenant != "" {
+		fmt.Fprintf(&b, `if [ -n "$tenant" ] && [ "$tenant" != %s ]; then
+  echo "ERROR: AADSTS50076: fakegraph az is logged into another tenant. Please run 'az login --tenant $tenant'." >&2; exit 1
+fi
+`, shellQuote(cli.Tenant))
+	}
+	fmt.Fprintf(&b, "cat <<'FAKEGRAPH_EOF'\n%s\nFAKEGRAPH_EOF\n", out)
+	return b.String()
+}
+
+// ReadAzureCLICalls returns the argument lists the fake az in dir was
+// called with, one string per call.
+func ReadAzureCLICalls(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, AzureCLICallsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
