@@ -130,11 +130,24 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			later := reads - 1
 			if gets := e.operationGets(docID); tc.gets >= 0 && gets-later != tc.gets {
-				t.Errorf("%d GETs over %d reads: the faulty read cost %d, want %d", gets, reads, gets-later, tc.gets)
+				t.Errorf("%d GETs over %d reads: the faulty read cost %d, want %d\n%s", gets, reads, gets-later, tc.gets, requestLog(e))
 			}
 			if got := len(e.srv.TokenRequests()); got-later != tc.tokens {
 				t.Errorf("%d token requests over %d reads: the faulty read cost %d, want %d", got, reads, got-later, tc.tokens)
 			}
 		})
 	}
+}
+
+// requestLog lists what the fake received, to explain a count mismatch.
+func requestLog(e *env) string {
+	var b strings.Builder
+	for _, r := range e.srv.Requests() {
+		auth := r.Header.Get("Authorization")
+		if len(auth) > 16 {
+			auth = auth[len(auth)-6:]
+		}
+		fmt.Fprintf(&b, "  %s %s %s %s\n", r.At.Format("15:04:05.000"), r.Method, r.Path, auth)
+	}
+	return b.String()
 }
