@@ -27,13 +27,12 @@ func main() {
 	// stops its own waits when it sees the interrupt (go-plugin otherwise
 	// just ignores it).
 	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
 	err := providerserver.Serve(context.Background(), provider.New(version, provider.WithInterrupt(interrupted.Done())), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/partnerbilling/partnerbilling",
 		Debug:           debug,
 		ProtocolVersion: 6,
 	})
+	stop()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

@@ -39,7 +39,9 @@ var (
 func providerBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		pluginDir, buildErr = os.MkdirTemp("", "partnerbilling-e2e-*")
+		// Shared by every test of the process and removed in TestMain:
+		// t.TempDir would vanish with the first test that asked for it.
+		pluginDir, buildErr = os.MkdirTemp("", "partnerbilling-e2e-*") //nolint:usetesting // see above
 		if buildErr != nil {
 			return
 		}
@@ -48,7 +50,7 @@ func providerBinary(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "terraform-provider-partnerbilling"), ".")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

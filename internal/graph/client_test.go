@@ -61,7 +61,7 @@ func (f *fakeTokens) Token(ctx context.Context) (string, error) {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body.AccessToken == "" {
-		return "", fmt.Errorf("token endpoint answered %d (%v)", res.StatusCode, err)
+		return "", fmt.Errorf("token endpoint answered %d (%w)", res.StatusCode, err)
 	}
 	f.requests++
 	f.token = body.AccessToken
