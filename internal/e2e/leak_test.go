@@ -11,51 +11,12 @@ import (
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 )
 
-// secretScan runs the provider through Terraform with TF_LOG=TRACE and fails
-// if any secret shows up in the log, the CLI output or the state.
-type secretScan struct {
-	t       *testing.T
-	w       *workspace
-	secrets map[string]string // what → value
-}
-
-func (s *secretScan) add(what, value string) {
-	if value != "" {
-		s.secrets[what] = value
-	}
-}
-
-func (s *secretScan) run(extraEnv []string, wantFail bool, args ...string) {
-	s.t.Helper()
-	logPath := filepath.Join(s.w.dir, "trace-"+args[0]+".log")
-	env := append([]string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath}, extraEnv...)
-	cmd, out := s.w.command(s.t.Context(), env, args...)
-	err := cmd.Run()
-	if (err != nil) != wantFail {
-		s.t.Fatalf("terraform %v: err=%v, wantFail=%v\n%s", args, err, wantFail, out)
-	}
-	logBytes, rerr := os.ReadFile(logPath)
-	if rerr != nil {
-		s.t.Fatal(rerr)
-	}
-	if !strings.Contains(string(logBytes), "Graph request") && !wantFail {
-		s.t.Fatalf("the TRACE log has no provider request lines; is the scan looking at the right log?\n%.3000s", logBytes)
-	}
-	state, _ := os.ReadFile(filepath.Join(s.w.dir, "terraform.tfstate"))
-	s.scan("CLI output of terraform "+args[0], out.String())
-	s.scan("TF_LOG=TRACE log of terraform "+args[0], string(logBytes))
-	s.scan("state", string(state))
-}
-
-func (s *secretScan) scan(where, text string) {
-	s.t.Helper()
-	for what, v := range s.secrets {
-		if strings.Contains(text, v) {
-			s.t.Errorf("the %s appears in the %s", what, where)
-		}
-	}
-}
-
+// TestNoSecretInLogsOutputOrState runs secret authentication through
+// Terraform with TF_LOG=TRACE over a throttled request, a failed operation,
+// a wait and a failing run with a wrong secret, and fails if the secret, an
+// access token or a SAS token appears in a log, the CLI output or the state.
+// (TestAuthMethodsThroughTerraform does the same for the other methods,
+// certificate key material and client assertions included.)
 func TestNoSecretInLogsOutputOrState(t *testing.T) {
 	t.Parallel()
 	const (
@@ -81,7 +42,6 @@ output "manifest" {
   value = data.partnerbilling_operation.ok.manifest_id
 }
 `)
-	// A throttled request, a failed operation and a wait.
 	w.srv.ScriptOperation(okID,
 		fakegraph.ErrorResponse(429, "TooManyRequests", "slow down", "Retry-After", "0.2"),
 		fakegraph.OK(fakegraph.DocSucceeded))
@@ -90,33 +50,34 @@ output "manifest" {
 		fakegraph.OK(fakegraph.Succeeded(waitID, w.srv.ManifestURL("m-1"))))
 	w.srv.SetManifest("m-1", fakegraph.ManifestBody("m-1", w.srv.URL()+"/fakestorage/m-1", fakegraph.FakeSASToken(), "part-1.json.gz"))
 
-	s := &secretScan{t: t, w: w, secrets: map[string]string{}}
-	s.add("client secret", secret)
-	s.add("SAS token", fakegraph.FakeSASToken())
-	s.run(nil, false, "apply", "-auto-approve", "-input=false", "-no-color")
-	s.run(nil, false, "plan", "-input=false", "-no-color", "-refresh-only")
+	texts := map[string]string{}
+	record := func(name, out, log string) {
+		if !strings.Contains(log, "Graph request") && !strings.Contains(log, "token") {
+			t.Fatalf("the TRACE log of %s shows no provider activity: the scan would prove nothing", name)
+		}
+		texts["CLI output of "+name] = out
+		texts["TRACE log of "+name] = log
+	}
+	out, log := tracedRun(t, w, nil, false, "apply", "-auto-approve", "-input=false", "-no-color")
+	record("apply", out, log)
+	out, log = tracedRun(t, w, nil, false, "plan", "-input=false", "-no-color")
+	record("plan", out, log)
+	const wrong = "wrong-secret-value-that-must-not-leak"
+	out, log = tracedRun(t, w, []string{"ARM_CLIENT_SECRET=" + wrong}, true, "plan", "-input=false", "-no-color")
+	record("plan with a wrong secret", out, log)
+	state, err := os.ReadFile(filepath.Join(w.dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts["state"] = string(state)
 
+	secrets := map[string]string{"client secret": secret, "wrong client secret": wrong, "SAS token": fakegraph.FakeSASToken()}
 	tokens := w.srv.IssuedTokens()
-	if len(tokens) == 0 {
-		t.Fatal("no token was issued: the scan proved nothing")
+	if len(tokens) < 2 {
+		t.Fatalf("%d tokens issued, want one per successful run", len(tokens))
 	}
 	for i, tok := range tokens {
-		s.add("access token #"+string(rune('1'+i)), tok)
+		secrets["access token "+string(rune('1'+i))] = tok
 	}
-	// Re-scan everything with the tokens now known, then a failing run with
-	// a wrong secret (its error output must not echo the secret either).
-	s.run(nil, false, "plan", "-input=false", "-no-color")
-	const wrong = "wrong-secret-value-that-must-not-leak"
-	s.add("wrong client secret", wrong)
-	s.run([]string{"ARM_CLIENT_SECRET=" + wrong}, true, "plan", "-input=false", "-no-color", "-refresh=true")
-	for _, tok := range w.srv.IssuedTokens() {
-		s.add("access token", tok)
-	}
-	for _, f := range []string{"trace-apply.log", "trace-plan.log"} {
-		b, err := os.ReadFile(filepath.Join(w.dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.scan(f, string(b))
-	}
+	assertNoSecrets(t, texts, secrets)
 }
