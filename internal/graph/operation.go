@@ -273,10 +273,9 @@ func manifestIDFromURL(link string) string {
 	}
 	p := strings.TrimRight(u.Path, "/")
 	seg := p[strings.LastIndex(p, "/")+1:]
-	if i := strings.Index(seg, "('"); i >= 0 && strings.HasSuffix(seg, "')") {
-		seg = seg[i+2 : len(seg)-2]
-	} else if i := strings.Index(seg, "("); i >= 0 && strings.HasSuffix(seg, ")") {
-		seg = seg[i+1 : len(seg)-1]
+	// OData key syntax: manifests('id') or manifests(id).
+	if open := strings.IndexByte(seg, '('); open >= 0 && strings.HasSuffix(seg, ")") {
+		seg = strings.Trim(seg[open+1:len(seg)-1], "'")
 	}
 	if !ValidID(seg) {
 		return ""
