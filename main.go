@@ -22,8 +22,8 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
-	// Ctrl-C in a terminal reaches this plugin too. Terraform does not call
-	// StopProvider while it reads data sources during plan, so the plugin
+	// Ctrl-C in a terminal reaches this plugin too. Terraform 1.11 sends no
+	// StopProvider while `terraform apply` reads data sources, so the plugin
 	// stops its own waits when it sees the interrupt (go-plugin otherwise
 	// just ignores it).
 	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -303,7 +303,8 @@ func (c *Credential) Token(ctx context.Context) (string, error) {
 	}
 	tok, exp, err := c.acquireWithRetry(ctx)
 	if err != nil {
-		return "", fmt.Errorf("%s authentication: %w", c.method, err)
+		// Not %w: the chain may carry what the identity platform sent back.
+		return "", fmt.Errorf("%s authentication: %s", c.method, describeTokenError(err))
 	}
 	now := c.now()
 	c.mu.Lock()

@@ -161,7 +161,7 @@ func TestManagedIdentityErrors(t *testing.T) {
 			clientID: "00000000-0000-0000-0000-00000000a5e6",
 			script: []fakegraph.Response{fakegraph.Status(500, `{"statusCode":500}`), fakegraph.Status(500, `{"statusCode":500}`),
 				fakegraph.Status(500, `{"statusCode":500}`)},
-			want:     []string{"reply status code was 500"},
+			want:     []string{"HTTP 500"},
 			requests: 3,
 		},
 	}

@@ -1,8 +1,13 @@
 package auth
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
 
 // jwtLike matches compact JWTs (access tokens, ID tokens, assertions):
@@ -22,4 +27,56 @@ func redact(s string) string {
 		s = s[:maxQuoted] + "…"
 	}
 	return s
+}
+
+// describeTokenError renders a failed token acquisition without anything
+// the identity platform sent back verbatim: MSAL quotes a response body it
+// could not decode ("raw message was: {...access_token...}"), and an error
+// body is reduced to Microsoft Entra's error fields.
+func describeTokenError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "raw message was:"); i >= 0 {
+		msg = strings.TrimSpace(msg[:i]) + " (response body withheld)"
+	}
+	var ce msalerrors.CallErr
+	if errors.As(err, &ce) && ce.Resp != nil {
+		msg = describeCallErr(ce, msg)
+	}
+	return redact(msg)
+}
+
+func describeCallErr(ce msalerrors.CallErr, msg string) string {
+	endpoint := ""
+	if ce.Req != nil && ce.Req.URL != nil {
+		endpoint = ce.Req.Method + " " + ce.Req.URL.Scheme + "://" + ce.Req.URL.Host + ce.Req.URL.Path + ": "
+	}
+	// Microsoft Entra answers {"error","error_description",...}; managed
+	// identity endpoints answer {"statusCode","message","correlationId"}.
+	var aad struct {
+		Error         string `json:"error"`
+		Description   string `json:"error_description"`
+		Message       string `json:"message"`
+		CorrelationID string `json:"correlation_id"`
+		TraceID       string `json:"trace_id"`
+	}
+	body := ""
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		body = msg[i+1:]
+	}
+	if json.Unmarshal([]byte(body), &aad) != nil {
+		aad.Error, aad.Description, aad.Message = "", "", ""
+	}
+	out := fmt.Sprintf("%sHTTP %d", endpoint, ce.Resp.StatusCode)
+	switch {
+	case aad.Error != "" || aad.Description != "":
+		out += ": " + aad.Error + ": " + aad.Description
+	case aad.Message != "":
+		out += ": " + aad.Message
+	default:
+		out += " (response body withheld)"
+	}
+	if aad.CorrelationID != "" || aad.TraceID != "" {
+		out += fmt.Sprintf(" (correlation_id: %s, trace_id: %s)", aad.CorrelationID, aad.TraceID)
+	}
+	return out
 }

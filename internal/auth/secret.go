@@ -3,9 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,9 +44,7 @@ func newMSALAcquirer(cfg Config, authority *url.URL, cred confidential.Credentia
 		// Ignore MSAL_FORCE_REGION: the authority host is what the user set.
 		confidential.WithAzureRegion("DisableMsalForceRegion"),
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, confidential.WithHTTPClient(cfg.HTTPClient))
-	}
+	opts = append(opts, confidential.WithHTTPClient(pinnedClient(cfg.HTTPClient, authority)))
 	a := &msalAcquirer{newClient: func() (confidential.Client, error) {
 		return confidential.New(authority.String(), cfg.ClientID, cred, opts...)
 	}}
@@ -118,3 +118,54 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return e.msg }
+
+// pinnedClient is the HTTP client MSAL gets: it only talks to the authority
+// host (and, for a Microsoft login host, the other Microsoft login hosts
+// discovery may name), and follows no redirect. MSAL would otherwise post
+// the credential to whatever token_endpoint the OpenID configuration names.
+func pinnedClient(base *http.Client, authority *url.URL) *http.Client {
+	if base == nil {
+		base = &http.Client{}
+	}
+	next := base.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	cp := *base
+	cp.Transport = pinnedTransport{authority: authority, next: next}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
+type pinnedTransport struct {
+	authority *url.URL
+	next      http.RoundTripper
+}
+
+func (p pinnedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !p.allowed(r.URL) {
+		return nil, fmt.Errorf("refusing to send an identity request to %s: only the authority host %s is contacted", r.URL.Host, p.authority.Host)
+	}
+	return p.next.RoundTrip(r)
+}
+
+func (p pinnedTransport) allowed(u *url.URL) bool {
+	if u.Scheme != "https" {
+		return false
+	}
+	if sameHostPort(u, p.authority) {
+		return true
+	}
+	return IsMicrosoftLoginHost(p.authority.Hostname()) && IsMicrosoftLoginHost(u.Hostname()) && portOf(u) == "443"
+}
+
+func sameHostPort(a, b *url.URL) bool {
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return "443"
+}

@@ -143,11 +143,34 @@ func (w *workspace) command(ctx context.Context, extraEnv []string, args ...stri
 	return cmd, &out
 }
 
-// TestInterruptStopsWait presses Ctrl-C (SIGINT to the process group, as a
-// terminal does) while the provider waits for an operation: Terraform must
-// exit within a few seconds and say the read was interrupted.
+// TestInterruptStopsWait interrupts a waiting read as a terminal's Ctrl-C
+// does (SIGINT to the whole process group, the plugin included) during plan
+// and apply, and as a CI runner that signals only the terraform process
+// during plan: Terraform must exit within a few seconds and say the read
+// was interrupted.
+//
+// Not covered, because it cannot work: SIGINT to terraform alone during
+// `terraform apply`. Terraform 1.11.4 then sends no StopProvider while it
+// reads data sources (measured: the read ran on to the 2-minute test limit),
+// and the plugin never sees the signal. docs/data-sources/operation.md says so.
 func TestInterruptStopsWait(t *testing.T) {
 	t.Parallel()
+	for name, tc := range map[string]struct {
+		command string
+		group   bool
+	}{
+		"plan/Ctrl-C to the process group":  {"plan", true},
+		"apply/Ctrl-C to the process group": {"apply", true},
+		"plan/SIGINT to terraform only":     {"plan", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			interruptWait(t, tc.command, tc.group)
+		})
+	}
+}
+
+func interruptWait(t *testing.T, command string, group bool) {
 	const id = "6fe687d7-1e0f-4bd6-9091-4672691f64bc"
 	w := newWorkspace(t, `
 data "partnerbilling_operation" "export" {
@@ -158,27 +181,35 @@ data "partnerbilling_operation" "export" {
 	w.srv.ScriptOperation(id, fakegraph.OK(fakegraph.DocRunning, "Retry-After", "30"))
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd, out := w.command(ctx, nil, "apply", "-auto-approve", "-input=false", "-no-color")
+	args := []string{command, "-input=false", "-no-color"}
+	if command == "apply" {
+		args = append(args, "-auto-approve")
+	}
+	cmd, out := w.command(ctx, nil, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, func() bool { return len(w.srv.GraphRequests()) > 0 })
 	time.Sleep(200 * time.Millisecond) // now sleeping on the 30 s Retry-After
 	start := time.Now()
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	pid := cmd.Process.Pid
+	if group {
+		pid = -pid
+	}
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	err := cmd.Wait()
 	elapsed := time.Since(start)
-	t.Logf("terraform exited %v after Ctrl-C (err=%v)", elapsed.Round(time.Millisecond), err)
+	t.Logf("terraform %s exited %v after the interrupt (err=%v)", command, elapsed.Round(time.Millisecond), err)
 	if err == nil {
-		t.Errorf("terraform apply succeeded after an interrupt:\n%s", out)
+		t.Errorf("terraform %s succeeded after an interrupt:\n%s", command, out)
 	}
 	if elapsed > 3*time.Second {
-		t.Errorf("terraform took %v to exit after Ctrl-C, want well under 3s", elapsed)
+		t.Errorf("terraform took %v to exit after the interrupt, want well under 3s", elapsed)
 	}
 	text := strings.Join(strings.Fields(out.String()), " ")
-	for _, want := range []string{"Read Cancelled", "Interrupted (Ctrl-C)", "last status seen: running"} {
+	for _, want := range []string{"Read Cancelled", "last status seen: running"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -96,8 +96,8 @@ func (s *Server) appService() miRequest {
 		},
 		denied: Status(http.StatusUnauthorized, `{"statusCode":401,"message":"Unauthorized: X-IDENTITY-HEADER is missing or invalid"}`),
 		notFound: func(id string) string {
-			return fmt.Sprintf(`{"statusCode":400,"message":"No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId %s.","correlationId":%s}`,
-				jsonString(id), jsonString(newGUID()))
+			return fmt.Sprintf(`{"statusCode":400,"message":%s,"correlationId":%s}`,
+				jsonString("No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId "+id+"."), jsonString(newGUID()))
 		},
 		answer: func(token, id string, expires time.Time, _ time.Duration) string {
 			return fmt.Sprintf(`{"access_token":%s,"expires_on":"%d","resource":%s,"token_type":"Bearer","client_id":%s}`,

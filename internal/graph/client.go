@@ -5,6 +5,8 @@ package graph
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -71,7 +73,16 @@ func WithEndpoint(endpoint string) Option {
 
 // WithHTTPClient sets the HTTP client (its transport decides TLS trust).
 func WithHTTPClient(h *http.Client) Option {
-	return func(c *Client) error { c.http = h; return nil }
+	return func(c *Client) error { c.http = noRedirects(h); return nil }
+}
+
+// noRedirects copies h so that a redirect is returned as the response: the
+// bearer token must never follow a Location header to another host (Go keeps
+// Authorization when only the port differs).
+func noRedirects(h *http.Client) *http.Client {
+	cp := *h
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
 }
 
 // WithUserAgent sets the User-Agent header.
@@ -123,7 +134,7 @@ func New(tokens TokenSource, opts ...Option) (*Client, error) {
 	base, _ := ParseEndpoint(DefaultEndpoint)
 	c := &Client{
 		base:           base,
-		http:           &http.Client{Transport: defaultTransport()},
+		http:           noRedirects(&http.Client{Transport: defaultTransport()}),
 		tokens:         tokens,
 		userAgent:      defaultUserAgentPrefix,
 		maxRetries:     defaultMaxRetries,
@@ -308,6 +319,10 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		if actx.Err() != nil {
 			return nil, &transportError{err: fmt.Errorf("%s %s: no response within %s", method, u.Path, c.requestTimeout)}
 		}
+		if tlsErr := certificateError(err); tlsErr != nil {
+			return nil, fmt.Errorf("%s %s: the TLS certificate of %s is not trusted (the system roots, SSL_CERT_FILE and SSL_CERT_DIR decide): %w",
+				method, u.Path, u.Host, tlsErr)
+		}
 		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, redactURLError(err))}
 	}
 	defer res.Body.Close()
@@ -324,11 +339,15 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		}
 		return nil, &transportError{err: fmt.Errorf("%s %s: reading response body: %w", method, u.Path, readErr)}
 	}
-	if int64(len(body)) > c.maxBodyBytes {
-		return nil, r.decodeError(fmt.Errorf("response body exceeds %d bytes", c.maxBodyBytes))
-	}
+	tooLarge := int64(len(body)) > c.maxBodyBytes
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		if tooLarge {
+			return nil, r.decodeError(fmt.Errorf("response body exceeds %d bytes", c.maxBodyBytes))
+		}
 		return r, nil
+	}
+	if tooLarge {
+		body = nil // an error status still counts; its oversized body is not read
 	}
 	ge := &Error{Method: method, Path: u.Path, StatusCode: res.StatusCode, RequestID: reqID, ClientRequestID: crid}
 	if d, ok := parseRetryAfter(res.Header, c.clock.Now()); ok {
@@ -369,4 +388,26 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// certificateError finds a TLS verification failure in err: retrying it
+// cannot help.
+func certificateError(err error) error {
+	var (
+		verr  *tls.CertificateVerificationError
+		uaErr x509.UnknownAuthorityError
+		hErr  x509.HostnameError
+		ciErr x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &verr):
+		return verr
+	case errors.As(err, &uaErr):
+		return uaErr
+	case errors.As(err, &hErr):
+		return hErr
+	case errors.As(err, &ciErr):
+		return ciErr
+	}
+	return nil
 }

@@ -479,3 +479,59 @@ func TestConcurrentReads(t *testing.T) {
 		t.Errorf("%d token requests, want at most 2 (one refresh after the revocation)", f.tokens.requests)
 	}
 }
+
+// TestRedirectIsNotFollowed: a Location header must never take the request,
+// let alone the bearer token, to another host or port.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other, err := fakegraph.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.ScriptOperation(opID, fakegraph.OK(fakegraph.DocSucceeded))
+	f.srv.ScriptOperation(opID, fakegraph.Status(http.StatusFound, "", "Location", other.OperationURL(opID)))
+	_, err = f.client.GetOperation(t.Context(), opID)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 302 Found") {
+		t.Fatalf("error = %v, want the 302 reported", err)
+	}
+	if n := len(other.Requests()); n != 0 {
+		t.Errorf("the redirect target received %d requests", n)
+	}
+	if got := f.opGets(opID); got != 1 {
+		t.Errorf("GETs = %d, want 1 (a redirect is not retried)", got)
+	}
+}
+
+func TestUntrustedCertificateIsNotRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	client, err := graph.New(f.tokens, graph.WithEndpoint(f.srv.URL()), graph.WithClock(f.clock)) // system roots only
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.GetOperation(t.Context(), opID)
+	if err == nil || !strings.Contains(err.Error(), "is not trusted") || !strings.Contains(err.Error(), "SSL_CERT_FILE") {
+		t.Fatalf("error = %v, want an untrusted-certificate error naming SSL_CERT_FILE", err)
+	}
+	if s := f.clock.Sleeps(); len(s) != 0 {
+		t.Errorf("retried a certificate failure after %v", s)
+	}
+}
+
+func TestOversizedErrorBodyKeepsItsStatus(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.ScriptOperation(opID, fakegraph.Status(503, strings.Repeat("x", 5<<20)), fakegraph.OK(fakegraph.DocRunning))
+	if _, err := f.client.GetOperation(t.Context(), opID); err != nil {
+		t.Fatalf("a 503 with a 5 MiB body was not retried: %v", err)
+	}
+	if got := f.opGets(opID); got != 2 {
+		t.Errorf("GETs = %d, want 2", got)
+	}
+	f.srv.ScriptOperation(opID, fakegraph.Status(404, strings.Repeat("x", 5<<20)))
+	if _, err := f.client.GetOperation(t.Context(), opID); !errors.Is(err, graph.ErrNotFound) {
+		t.Errorf("a 404 with a 5 MiB body: %v, want ErrNotFound", err)
+	}
+}

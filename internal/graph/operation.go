@@ -109,24 +109,19 @@ func DecodeOperation(body []byte) (*Operation, error) {
 	}
 	op := &Operation{ODataType: w.ODataType}
 	var err error
-	if op.ID, err = scalarString(w.ID); err != nil {
-		return nil, fmt.Errorf("decoding operation id: %w", err)
-	}
+	// The status decides whether a wait goes on: it must be readable. The
+	// other fields are informative, and an odd shape in one of them must
+	// not turn a failed export into an unreadable response.
 	if op.Status, err = scalarString(w.Status); err != nil {
 		return nil, fmt.Errorf("decoding operation status: %w", err)
 	}
-	if op.CreatedDateTime, err = timestampField(w.CreatedDateTime); err != nil {
-		return nil, fmt.Errorf("decoding createdDateTime: %w", err)
-	}
-	if op.LastActionDateTime, err = timestampField(w.LastActionDateTime); err != nil {
-		return nil, fmt.Errorf("decoding lastActionDateTime: %w", err)
-	}
+	op.ID, _ = scalarString(w.ID)
+	op.CreatedDateTime, _ = timestampField(w.CreatedDateTime)
+	op.LastActionDateTime, _ = timestampField(w.LastActionDateTime)
 	if err := decodeResourceLocation(op, w.ResourceLink, w.ResourceLocation); err != nil {
 		return nil, err
 	}
-	if op.Error, err = decodeOperationError(w.Error); err != nil {
-		return nil, err
-	}
+	op.Error = decodeOperationError(w.Error)
 	return op, nil
 }
 
@@ -176,10 +171,18 @@ func decodeResourceLocation(op *Operation, link, inline json.RawMessage) error {
 	return nil
 }
 
-func decodeOperationError(raw json.RawMessage) (*OperationError, error) {
+// decodeOperationError reads the error of a failed operation: an object
+// {code, message, target}, or a bare string taken as the message.
+func decodeOperationError(raw json.RawMessage) *OperationError {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+		return nil
+	}
+	if raw[0] != '{' {
+		if msg, err := scalarString(raw); err == nil && msg != "" {
+			return &OperationError{Message: msg}
+		}
+		return nil
 	}
 	var w struct {
 		Code    json.RawMessage `json:"code"`
@@ -187,20 +190,13 @@ func decodeOperationError(raw json.RawMessage) (*OperationError, error) {
 		Target  json.RawMessage `json:"target"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, fmt.Errorf("decoding operation error: %w", err)
+		return nil
 	}
 	var e OperationError
-	var err error
-	if e.Code, err = scalarString(w.Code); err != nil {
-		return nil, fmt.Errorf("decoding operation error code: %w", err)
-	}
-	if e.Message, err = scalarString(w.Message); err != nil {
-		return nil, fmt.Errorf("decoding operation error message: %w", err)
-	}
-	if e.Target, err = scalarString(w.Target); err != nil {
-		return nil, fmt.Errorf("decoding operation error target: %w", err)
-	}
-	return &e, nil
+	e.Code, _ = scalarString(w.Code)
+	e.Message, _ = scalarString(w.Message)
+	e.Target, _ = scalarString(w.Target)
+	return &e
 }
 
 // scalarString reads a JSON string, number or boolean as text; null or absent is "".

@@ -110,6 +110,18 @@ func TestDecodeOperation(t *testing.T) {
 			want:  &graph.Operation{ID: "a", Status: "queuedForExport"},
 			state: graph.StateRunning,
 		},
+		"error as a bare string": {
+			body: `{"@odata.type":"#microsoft.graph.partners.billing.failedOperation","id":"a","status":"failed","error":"Something went wrong"}`,
+			want: &graph.Operation{ODataType: "#microsoft.graph.partners.billing.failedOperation", ID: "a", Status: "failed",
+				Error: &graph.OperationError{Message: "Something went wrong"}},
+			state: graph.StateFailed,
+		},
+		"odd shapes in informative fields are ignored": {
+			body: `{"@odata.type":"#microsoft.graph.partners.billing.failedOperation","id":{"x":1},"status":"failed",
+				"createdDateTime":[2023],"error":[1,2]}`,
+			want:  &graph.Operation{ODataType: "#microsoft.graph.partners.billing.failedOperation", Status: "failed"},
+			state: graph.StateFailed,
+		},
 		"notStarted": {
 			body:  `{"id":"a","status":"notStarted","createdDateTime":null}`,
 			want:  &graph.Operation{ID: "a", Status: "notStarted"},
@@ -136,12 +148,11 @@ func TestDecodeOperation(t *testing.T) {
 func TestDecodeOperationRejects(t *testing.T) {
 	t.Parallel()
 	for name, body := range map[string]string{
-		"html":           "<html><body>502 Bad Gateway</body></html>",
-		"truncated":      `{"id":"a","status":"runn`,
-		"empty":          ``,
-		"array":          `[]`,
-		"object status":  `{"status":{"x":1}}`,
-		"array in error": `{"error":[1,2]}`,
+		"html":          "<html><body>502 Bad Gateway</body></html>",
+		"truncated":     `{"id":"a","status":"runn`,
+		"empty":         ``,
+		"array":         `[]`,
+		"object status": `{"status":{"x":1}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -14,6 +14,11 @@ import (
 // operation is a result, not an error.
 func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Duration) (*Operation, error) {
 	deadline := c.clock.Now().Add(timeout)
+	// Bound every request of the wait by its deadline too, so that a hanging
+	// response (or token request) cannot hold the read past wait_timeout.
+	outer := ctx
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	var lastStatus string
 	var lastErr error
 	timedOut := func(reason string) error {
@@ -46,37 +51,58 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 			// covers): keep polling until the wait's own deadline.
 			lastErr = err
 			wait = c.pollBackoff.Delay(poll)
-		case errors.Is(err, ErrDeadline) && ctx.Err() == nil:
-			lastErr = errors.Unwrap(err)
-			return nil, timedOut(err.Error())
-		default:
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, ctx.Err(), orNone(lastStatus))
+		case outer.Err() != nil:
+			return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, outer.Err(), orNone(lastStatus))
+		case errors.Is(err, ErrDeadline):
+			var de *deadlineError
+			if errors.As(err, &de) {
+				lastErr = de.last
+				return nil, timedOut(fmt.Sprintf("the service asked to retry in %s, after the deadline", de.wait.Round(time.Millisecond)))
 			}
+			lastErr = err
+			return nil, timedOut("")
+		case ctx.Err() != nil:
+			// The deadline passed while a request was under way.
+			if !errors.Is(err, context.DeadlineExceeded) {
+				lastErr = err
+			}
+			return nil, timedOut("no answer from Microsoft Graph before the deadline")
+		default:
 			return nil, err
 		}
 		remaining := deadline.Sub(c.clock.Now())
 		if remaining <= 0 {
 			return nil, timedOut("")
 		}
-		if wait > remaining {
-			if fromService {
-				return nil, timedOut(fmt.Sprintf("the service asked to poll again in %s, after the deadline", wait.Round(time.Millisecond)))
+		switch {
+		case fromService && wait > remaining:
+			return nil, timedOut(fmt.Sprintf("the service asked to poll again in %s, after the deadline", wait.Round(time.Millisecond)))
+		case !fromService && wait > remaining-lastPollLead:
+			if remaining <= lastPollLead {
+				return nil, timedOut("") // the last poll has been made
 			}
-			// A last poll at the deadline costs one request and may catch the finish.
-			wait = remaining
+			// One last poll, early enough to get its answer before the
+			// deadline, may still catch the finish.
+			wait = remaining - lastPollLead
 		}
 		c.log(ctx, "waiting for operation", map[string]any{
 			"operation_id": id, "status": lastStatus, "poll": poll + 1, "wait": wait.String(), "retry_after": fromService,
 		})
 		if err := c.clock.Sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, err, orNone(lastStatus))
+			if outer.Err() == nil {
+				return nil, timedOut("")
+			}
+			return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, outer.Err(), orNone(lastStatus))
 		}
 	}
 }
 
-// minPollInterval is the shortest wait between two polls of an operation.
-const minPollInterval = 100 * time.Millisecond
+const (
+	// minPollInterval is the shortest wait between two polls of an operation.
+	minPollInterval = 100 * time.Millisecond
+	// lastPollLead is how long before the deadline the last poll starts.
+	lastPollLead = time.Second
+)
 
 func orNone(s string) string {
 	if s == "" {

@@ -78,8 +78,8 @@ func TestWaitOperation(t *testing.T) {
 				for _, d := range s {
 					total += d
 				}
-				if total != 2*time.Minute {
-					t.Errorf("waited %v in total, want exactly the 2m timeout (a last poll at the deadline)", total)
+				if total != 2*time.Minute-time.Second {
+					t.Errorf("waited %v in total, want a last poll one second before the 2m deadline", total)
 				}
 			},
 		},
@@ -101,7 +101,7 @@ func TestWaitOperation(t *testing.T) {
 		"throttled past the deadline": {
 			script:   []fakegraph.Response{running("10"), fakegraph.ErrorResponse(429, "TooManyRequests", "x", "Retry-After", "120")},
 			timeout:  time.Minute,
-			wantErr:  []string{"did not finish within 1m0s", "last status seen: running", "next retry in 2m0s would pass the deadline"},
+			wantErr:  []string{"did not finish within 1m0s", "last status seen: running", "the service asked to retry in 2m0s, after the deadline", "HTTP 429"},
 			wantGets: 2,
 		},
 		"an outage longer than one poll's retries is ridden out": {
@@ -239,4 +239,22 @@ func TestWaitCancellation(t *testing.T) {
 func allStacks() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// TestWaitBoundsAHangingRequest: a response that never comes cannot hold a
+// wait past its deadline (the per-request timeout is a minute).
+func TestWaitBoundsAHangingRequest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.ScriptOperation(opID, fakegraph.Response{Delay: time.Minute, Body: fakegraph.DocRunning})
+	start := time.Now()
+	_, err := f.client.WaitOperation(t.Context(), opID, time.Second)
+	elapsed := time.Since(start)
+	var wte *graph.WaitTimeoutError
+	if !errors.As(err, &wte) || !strings.Contains(err.Error(), "no answer from Microsoft Graph before the deadline") {
+		t.Fatalf("error = %v, want a WaitTimeoutError for the hanging request", err)
+	}
+	if elapsed > 2*time.Second {
+		t.Errorf("returned after %v, want about the 1s wait_timeout", elapsed)
+	}
 }

@@ -38,8 +38,8 @@ func addGraphError(diags *diag.Diagnostics, err error, kind, id, waitTimeout str
 				"(application permission with admin consent, or delegated work/school) in the partner (CSP) tenant.\n\n"+capitalize(err.Error()))
 	case errors.Is(err, graph.ErrAuthentication):
 		diags.AddError("Authentication Failed",
-			"No access token could be acquired from Microsoft Entra ID. Check tenant_id, client_id and the credential, "+
-				"and that authority_host is right for your cloud.\n\n"+capitalize(err.Error()))
+			"No access token could be acquired for Microsoft Graph. The message below names the authentication method in use: "+
+				"check the settings of that method (for an app registration: tenant_id, client_id, the credential, and authority_host for your cloud).\n\n"+capitalize(err.Error()))
 	case errors.Is(err, graph.ErrUnauthorized):
 		diags.AddError("Authentication Failed",
 			"Microsoft Graph rejected the access token, also after a fresh one was acquired. Check that the token is issued "+

@@ -86,7 +86,7 @@ func TestFaultMatrix(t *testing.T) {
 		"Retry-After longer than the remaining deadline": {
 			script:  []fakegraph.Response{fakegraph.OK(fakegraph.DocRunning, "Retry-After", "5"), throttle("Retry-After", "600")},
 			wait:    "2m",
-			wantErr: []string{"Operation Did Not Finish In Time", `last status was "running"`, "next retry in 10m0s would pass the deadline"},
+			wantErr: []string{"Operation Did Not Finish In Time", `last status was "running"`, "asked to retry in 10m0s, after the deadline"},
 			gets:    2, tokens: 1,
 		},
 		"operation never finishes": {

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -122,7 +123,11 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	id := cfg.ID.ValueString()
-	timeout, err := parseWaitTimeout(cfg.WaitTimeout.ValueString())
+	var timeout time.Duration
+	var err error
+	if !cfg.WaitTimeout.IsNull() {
+		timeout, err = parseWaitTimeout(cfg.WaitTimeout.ValueString())
+	}
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("wait_timeout"), "Invalid Wait Timeout", err.Error())
 		return
@@ -182,10 +187,10 @@ func optionalString(s string) types.String {
 	return types.StringValue(s)
 }
 
-// parseWaitTimeout reads wait_timeout: empty or zero means "read once".
+// parseWaitTimeout reads wait_timeout: zero means "read once".
 func parseWaitTimeout(s string) (time.Duration, error) {
 	if s == "" {
-		return 0, nil
+		return 0, errors.New(`"" is not a duration: leave wait_timeout out (or use "0s") to read once, or give a duration such as "30m"`)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {

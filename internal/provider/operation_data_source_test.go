@@ -190,6 +190,7 @@ func TestOperationInvalidInputNeverSendsARequest(t *testing.T) {
 		"empty id":             {`id = ""`, `Invalid Operation ID`},
 		"unparseable duration": {`id = "abc"` + "\n" + `wait_timeout = "30 minutes"`, `(?s)Invalid Wait Timeout.*"30 minutes" is not a duration`},
 		"negative duration":    {`id = "abc"` + "\n" + `wait_timeout = "-5m"`, `(?s)Invalid Wait Timeout.*"-5m" is negative`},
+		"empty duration":       {`id = "abc"` + "\n" + `wait_timeout = ""`, `(?s)Invalid Wait Timeout.*"" is not a duration`},
 		"missing id":           {`wait_timeout = "1m"`, `The argument "id" is required`},
 	}
 	for name, tc := range tests {
@@ -267,21 +268,30 @@ func TestOperationsShareOneToken(t *testing.T) {
 }
 
 // TestOperationPostconditionStopsRun shows the documented pattern: a failed
-// export is data, and a postcondition turns it into a run failure.
+// export is data, and a postcondition turns it into a run failure, also
+// when the service leaves out the message.
 func TestOperationPostconditionStopsRun(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.srv.ScriptOperation(docID, fakegraph.OK(fakegraph.DocFailed))
-	e.step(t, resource.TestStep{
-		Config: e.operationConfig(`id = "` + docID + `"
+	for name, tc := range map[string]struct{ body, want string }{
+		"with a message":    {fakegraph.DocFailed, "Export failed: 5000 No data available"},
+		"without a message": {fakegraph.Failed(docID, "5000", ""), "Export failed: 5000 -"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.srv.ScriptOperation(docID, fakegraph.OK(tc.body))
+			e.step(t, resource.TestStep{
+				Config: e.operationConfig(`id = "` + docID + `"
 lifecycle {
   postcondition {
     condition     = self.status == "succeeded"
-    error_message = "Export failed: ${coalesce(self.error_code, "?")} ${coalesce(self.error_message, "")}"
+    error_message = "Export failed: ${coalesce(self.error_code, "-")} ${coalesce(self.error_message, "-")}"
   }
 }`),
-		ExpectError: regexp.MustCompile(`Export failed: 5000 No data available`),
-	})
+				ExpectError: wantError(tc.want),
+			})
+		})
+	}
 }
 
 func TestOperationModelFrom(t *testing.T) {

@@ -54,8 +54,8 @@ func WithGraphOptions(opts ...graph.Option) Option {
 }
 
 // WithInterrupt cancels every read in progress when ch closes. main wires
-// it to the process's own SIGINT: Terraform does not send StopProvider while
-// it reads data sources during plan, but a terminal's Ctrl-C reaches the
+// it to the process's own SIGINT: Terraform 1.11 sends no StopProvider while
+// `terraform apply` reads data sources, but a terminal's Ctrl-C reaches the
 // whole process group, this plugin included.
 func WithInterrupt(ch <-chan struct{}) Option {
 	return func(p *partnerBillingProvider) { p.interrupt = ch }
@@ -290,7 +290,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	}
 	if _, err := graph.ParseEndpoint(endpoint); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root(argGraphEndpoint), "Invalid Graph Endpoint",
-			fmt.Sprintf("%s Set the %s argument or %s to an https URL such as %s.", capitalize(err.Error()), argGraphEndpoint, envHint(argGraphEndpoint), graph.DefaultEndpoint))
+			fmt.Sprintf("%s.\n\nSet the %s argument or %s to an https URL such as %s.", capitalize(err.Error()), argGraphEndpoint, envHint(argGraphEndpoint), graph.DefaultEndpoint))
 	}
 
 	authCfg.HTTPClient = p.httpClient

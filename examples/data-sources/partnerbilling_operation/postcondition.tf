@@ -6,8 +6,9 @@ data "partnerbilling_operation" "invoice_export" {
 
   lifecycle {
     postcondition {
-      condition     = self.status == "succeeded"
-      error_message = "Billing export ${self.id} ended as ${self.status}: ${coalesce(self.error_code, "-")} ${coalesce(self.error_message, "")}"
+      condition = self.status == "succeeded"
+      # coalesce() fails on all-null arguments: give each a non-empty fallback.
+      error_message = "Billing export ${self.id} ended as ${coalesce(self.status, "unknown")}: ${coalesce(self.error_code, "-")} ${coalesce(self.error_message, "-")}"
     }
   }
 }
