@@ -54,7 +54,7 @@ func (d *operationDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "The operation id (a GUID in practice). Letters, digits and `-` only.",
+				MarkdownDescription: "The operation id (a GUID in practice): letters, digits and `-` only, at most 128 characters, so it can never change the request path.",
 				Validators:          []validator.String{operationIDValidator{}},
 			},
 			"wait_timeout": schema.StringAttribute{
