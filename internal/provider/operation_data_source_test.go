@@ -268,28 +268,39 @@ func TestOperationsShareOneToken(t *testing.T) {
 }
 
 // TestOperationPostconditionStopsRun shows the documented pattern: a failed
-// export is data, and a postcondition turns it into a run failure, also
-// when the service leaves out the message.
+// export is data, and a postcondition on manifest_id turns it into a run
+// failure (also when the service leaves out the message), while a success
+// reported as "completed" passes.
 func TestOperationPostconditionStopsRun(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct{ body, want string }{
 		"with a message":    {fakegraph.DocFailed, "Export failed: 5000 No data available"},
 		"without a message": {fakegraph.Failed(docID, "5000", ""), "Export failed: 5000 -"},
+		// Microsoft documents "completed" for a success: it passes the check.
+		"completed": {`{"id":"` + docID + `","status":"completed","resourceLocation@odata.navigationLink":"https://graph.microsoft.com/v1.0/reports/partners/billing/manifests/m-1"}`, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.srv.ScriptOperation(docID, fakegraph.OK(tc.body))
-			e.step(t, resource.TestStep{
+			step := resource.TestStep{
 				Config: e.operationConfig(`id = "` + docID + `"
 lifecycle {
   postcondition {
-    condition     = self.status == "succeeded"
+    condition     = self.manifest_id != null
     error_message = "Export failed: ${coalesce(self.error_code, "-")} ${coalesce(self.error_message, "-")}"
   }
 }`),
-				ExpectError: wantError(tc.want),
-			})
+			}
+			if tc.want != "" {
+				step.ExpectError = wantError(tc.want)
+			} else {
+				step.ConfigStateChecks = []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("status"), knownvalue.StringExact("completed")),
+					statecheck.ExpectKnownValue(testAddr, tfjsonpath.New("manifest_id"), knownvalue.StringExact("m-1")),
+				}
+			}
+			e.step(t, step)
 		})
 	}
 }
