@@ -81,6 +81,8 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock used for token and certificate expiry (tests).
 	Now func() time.Time
+	// TokenTimeout bounds one token request (default 60 s; tests shorten it).
+	TokenTimeout time.Duration
 	// CLITimeout bounds one run of the Azure CLI (default 30s).
 	CLITimeout time.Duration
 }
@@ -204,7 +206,7 @@ func authorityURL(host, tenant string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(host, "/"))
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return nil, configErr(ArgAuthorityHost, "Invalid Authority Host",
-			"%q is not an https URL of a host (expected e.g. %s): MSAL only talks to https authorities", host, DefaultAuthorityHost)
+			"%q is not an https URL of a host (expected e.g. %s): MSAL only talks to https authorities", redactURL(host), DefaultAuthorityHost)
 	}
 	if tenant == "" {
 		return nil, configErr(ArgTenantID, "Missing Tenant ID",
@@ -221,7 +223,7 @@ func authorityURL(host, tenant string) (*url.URL, error) {
 // validTenant accepts a tenant GUID or domain. It must not start with '-',
 // so that it can never read as an option of the az command line.
 func validTenant(t string) bool {
-	if len(t) > 256 || strings.HasPrefix(t, "-") {
+	if len(t) > 256 || strings.HasPrefix(t, "-") || strings.HasPrefix(t, ".") {
 		return false
 	}
 	for _, r := range t {
@@ -248,6 +250,8 @@ type Credential struct {
 	acq    acquirer
 	sleep  func(ctx context.Context, d time.Duration) error
 	now    func() time.Time
+	// timeout bounds one token request.
+	timeout time.Duration
 
 	sem       chan struct{} // one acquisition at a time
 	mu        sync.Mutex
@@ -264,6 +268,10 @@ func newCredential(m Method, acq acquirer, cfg Config) *Credential {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	c.timeout = cfg.TokenTimeout
+	if c.timeout <= 0 {
+		c.timeout = tokenAttemptTimeout
 	}
 	return c
 }
@@ -327,16 +335,30 @@ func (c *Credential) Invalidate(token string) {
 	}
 }
 
-// tokenAttempts bounds identity requests for one token: the identity
-// platform answers 5xx or 429 now and then.
-const tokenAttempts = 3
+const (
+	// tokenAttempts bounds identity requests for one token: the identity
+	// platform answers 5xx or 429 now and then.
+	tokenAttempts = 3
+	// tokenAttemptTimeout bounds one attempt: a login host (or proxy) that
+	// accepts the connection and never answers must not hang every read of
+	// the run, which queue behind the token.
+	tokenAttemptTimeout = 60 * time.Second
+)
+
+// errTokenTimeout is the cause of a token request cut off by its timeout.
+var errTokenTimeout = errors.New("no answer from the identity endpoint in time")
 
 func (c *Credential) acquireWithRetry(ctx context.Context) (string, time.Time, error) {
 	var err error
 	for attempt := 1; ; attempt++ {
 		var tok string
 		var exp time.Time
-		tok, exp, err = c.acq.acquire(ctx)
+		actx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTokenTimeout)
+		tok, exp, err = c.acq.acquire(actx)
+		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errTokenTimeout) {
+			err = fmt.Errorf("%w (%s)", errTokenTimeout, c.timeout)
+		}
+		cancel()
 		if err == nil {
 			return tok, exp, nil
 		}
@@ -358,4 +380,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// redactURL hides a password in a URL the user gave before it is quoted.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
 }

@@ -114,10 +114,14 @@ func githubSource(cfg Config) (assertionSource, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
+	// The request token must not follow a redirect (Go keeps Authorization
+	// for the same host, whatever the scheme): a redirect is an error.
+	client := &http.Client{}
+	if cfg.HTTPClient != nil {
+		cp := *cfg.HTTPClient
+		client = &cp
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	bearer := cfg.OIDCRequestToken
 	return func(ctx context.Context) (string, error) { return requestGitHubToken(ctx, client, u, bearer) }, nil
 }
@@ -129,9 +133,7 @@ func requestGitHubToken(ctx context.Context, client *http.Client, endpoint *url.
 	ctx, cancel := context.WithTimeout(ctx, oidcRequestTimeout)
 	defer cancel()
 	u := *endpoint
-	q := u.Query()
-	q.Set("audience", TokenExchangeAudience)
-	u.RawQuery = q.Encode()
+	u.RawQuery = withAudience(u.RawQuery)
 	where := u.Scheme + "://" + u.Host + u.Path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -178,4 +180,20 @@ func githubHint(status int) string {
 		return " (oidc_request_token is wrong or expired: in GitHub Actions it is only valid during the job, and the job needs the id-token: write permission)"
 	}
 	return ""
+}
+
+// withAudience adds audience=api://AzureADTokenExchange to a query, keeping
+// the rest as GitHub wrote it (re-encoding a parsed query would drop what
+// url.ParseQuery cannot read); an audience already there is replaced only
+// when the query parses cleanly.
+func withAudience(raw string) string {
+	aud := "audience=" + url.QueryEscape(TokenExchangeAudience)
+	if q, err := url.ParseQuery(raw); err == nil && q.Has("audience") {
+		q.Set("audience", TokenExchangeAudience)
+		return q.Encode()
+	}
+	if raw == "" {
+		return aud
+	}
+	return raw + "&" + aud
 }

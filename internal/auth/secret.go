@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -90,6 +92,13 @@ func (a *msalAcquirer) reset() {
 // a network error, or an identity endpoint answering 408, 410 (IMDS while
 // it restarts), 429 or 5xx.
 func transient(err error) bool {
+	if errors.Is(err, errTokenTimeout) {
+		return true
+	}
+	var refused *refusedHostError
+	if errors.As(err, &refused) || certificateError(err) {
+		return false
+	}
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil {
 		return transientStatus(ce.Resp.StatusCode)
@@ -144,7 +153,7 @@ type pinnedTransport struct {
 
 func (p pinnedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !p.allowed(r.URL) {
-		return nil, fmt.Errorf("refusing to send an identity request to %s: only the authority host %s is contacted", r.URL.Host, p.authority.Host)
+		return nil, &refusedHostError{host: r.URL.Host, authority: p.authority.Host}
 	}
 	return p.next.RoundTrip(r)
 }
@@ -168,4 +177,22 @@ func portOf(u *url.URL) string {
 		return p
 	}
 	return "443"
+}
+
+// refusedHostError: MSAL was told to call a host other than the authority.
+type refusedHostError struct{ host, authority string }
+
+func (e *refusedHostError) Error() string {
+	return fmt.Sprintf("refusing to send an identity request to %s: only the authority host %s is contacted", e.host, e.authority)
+}
+
+// certificateError reports a TLS verification failure: retrying cannot help.
+func certificateError(err error) bool {
+	var (
+		verr  *tls.CertificateVerificationError
+		uaErr x509.UnknownAuthorityError
+		hErr  x509.HostnameError
+		ciErr x509.CertificateInvalidError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uaErr) || errors.As(err, &hErr) || errors.As(err, &ciErr)
 }
