@@ -33,7 +33,7 @@ mkdir -p "$tmp/bin"
 (cd "$repo" && go build -o "$tmp/bin/terraform-provider-partnerbilling" .)
 (cd "$repo" && go build -o "$tmp/fakegraph" ./cmd/fakegraph)
 
-echo "==> starting the fake Graph (its request log goes to $tmp/fakegraph.log)"
+echo "==> starting the fake Graph"
 "$tmp/fakegraph" -ca-file "$tmp/ca.pem" -env-file "$tmp/fake.env" 2>"$tmp/fakegraph.log" &
 fake_pid=$!
 
@@ -69,12 +69,14 @@ mkdir -p "$tmp/work"
 cp -R "$repo/examples/demo/." "$tmp/work/"
 cd "$tmp/work"
 
-echo "==> terraform apply (the provider polls a running export; this takes a few seconds)"
-terraform apply -auto-approve -input=false
+# Colours only for a terminal; a log file or CI page gets plain text. (The
+# ${a[@]+...} form keeps an empty array safe under set -u in bash 3.2 too.)
+color=()
+[[ -t 1 ]] || color=(-no-color)
 
-echo
-echo "==> terraform output"
-terraform output
+echo "==> terraform apply (the provider polls a running export; this takes a few seconds)"
+echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
+terraform apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
 echo
 echo "==> requests the provider sent to the fake Graph"
@@ -88,9 +90,11 @@ What to look at:
     times with Retry-After: 1) until it succeeded, and reduced the manifest
     link to its id.
   * error_code = "5000", error_message = "No data available": a failed export
-    is data, not an error; the run still succeeds. Use a postcondition to stop
-    a pipeline on it.
-  * The request log: one token request (POST .../oauth2/v2.0/token), shared by
-    both data sources, then GETs of the two operations, about a second apart
-    for the one being waited on. No token, secret or SAS token is logged.
+    is data, not an error; the run still succeeds. A postcondition on
+    manifest_id != null stops a pipeline on it (docs/data-sources/operation.md).
+  * The request log: one OpenID discovery GET (.../v2.0/.well-known/openid-configuration)
+    and one token request (POST .../oauth2/v2.0/token), shared by both data
+    sources, then GETs of the two operations, about a second apart for the one
+    being waited on. The fake logs only method, path, status and duration, never
+    headers; to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
 EOF

@@ -39,7 +39,7 @@ func addGraphError(diags *diag.Diagnostics, err error, kind, id, waitTimeout str
 	case errors.Is(err, graph.ErrAuthentication):
 		diags.AddError("Authentication Failed",
 			"No access token could be acquired for Microsoft Graph. The message below names the authentication method in use: "+
-				"check the settings of that method (for an app registration: tenant_id, client_id, the credential, and authority_host for your cloud).\n\n"+capitalize(err.Error()))
+				"check the settings of that method (for an app registration: tenant_id, client_id and the credential).\n\n"+capitalize(err.Error()))
 	case errors.Is(err, graph.ErrUnauthorized):
 		diags.AddError("Authentication Failed",
 			"Microsoft Graph rejected the access token, also after a fresh one was acquired. Check that the token is issued "+

@@ -49,8 +49,8 @@ func (d *operationDataSource) Metadata(_ context.Context, req datasource.Metadat
 func (d *operationDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads a partner-billing export operation (`GET /reports/partners/billing/operations/{id}`) and, " +
-			"with `wait_timeout`, waits until it finishes. A failed operation is data, not an error: check `status` or " +
-			"`error_code` in a `postcondition` to stop the run. Requires `PartnerBilling.Read.All`.",
+			"with `wait_timeout`, waits until it finishes. A failed operation is data, not an error: test `manifest_id != null` " +
+			"in a `postcondition` to stop the run. Requires `PartnerBilling.Read.All`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Required:            true,

@@ -400,7 +400,7 @@ func (s settings) raw(v types.String, arg string) string {
 }
 
 // bool reads a flag; its environment variables take what strconv.ParseBool
-// accepts (true/false, 1/0, t/f in any case).
+// accepts (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False).
 func (s settings) bool(v types.Bool, arg string) bool {
 	switch {
 	case v.IsUnknown():

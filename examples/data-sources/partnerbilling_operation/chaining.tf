@@ -1,11 +1,30 @@
-# Chain the manifest id into whatever comes next. Here a job that downloads
-# the export's blobs runs again whenever a new manifest appears.
+# Chain the manifest id into the next step: here a job that downloads the
+# export's blobs (it fetches the manifest itself, see "Starting an export").
+# One operation has one manifest, so the job runs once per operation; it runs
+# again when you point unbilled_operation_id at another export
+# (terraform apply -var unbilled_operation_id=...). Needs Terraform >= 1.4.
+variable "unbilled_operation_id" {
+  type        = string
+  description = "The export operation id: the last path segment of the export call's Location header."
+}
+
 data "partnerbilling_operation" "unbilled" {
-  id           = "6fe687d7-1e0f-4bd6-9091-4672691f64bc"
+  id           = var.unbilled_operation_id
   wait_timeout = "30m"
+
+  # Stop before anything downstream runs when the export did not succeed.
+  lifecycle {
+    postcondition {
+      # Success is reported as "succeeded" or "completed"; manifest_id is set exactly when the export succeeded.
+      condition     = self.manifest_id != null
+      error_message = "Billing export ${self.id} did not succeed (status ${coalesce(self.status, "unknown")}): ${coalesce(self.error_code, "-")} ${coalesce(self.error_message, "-")}"
+    }
+  }
 }
 
 resource "terraform_data" "download_job" {
+  # A different manifest (another operation) replaces this resource, which
+  # runs the job again.
   triggers_replace = data.partnerbilling_operation.unbilled.manifest_id
 
   provisioner "local-exec" {
@@ -14,6 +33,6 @@ resource "terraform_data" "download_job" {
 }
 
 output "manifest_id" {
-  description = "The manifest to fetch with GET /reports/partners/billing/manifests/{id}."
+  description = "The manifest to fetch: GET https://graph.microsoft.com/v1.0/reports/partners/billing/manifests/{id}."
   value       = data.partnerbilling_operation.unbilled.manifest_id
 }
