@@ -37,7 +37,7 @@ func (e *env) faultFactories() map[string]func() (tfprotov6.ProviderServer, erro
 // clock, so a 10-minute wait costs milliseconds.
 func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
-	httpDate := time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat)
+	httpDate := time.Now().Add(40 * time.Second).UTC().Format(http.TimeFormat)
 	ok := fakegraph.OK(fakegraph.DocSucceeded)
 	throttle := func(kv ...string) fakegraph.Response {
 		return fakegraph.ErrorResponse(429, "TooManyRequests", "Too many requests", kv...)
