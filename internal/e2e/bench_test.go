@@ -31,6 +31,14 @@ func TestBench(t *testing.T) {
 		rows = append(rows, [2]string{k, fmt.Sprintf(format, a...)})
 		t.Logf("%-58s %s", k, fmt.Sprintf(format, a...))
 	}
+	defer func() { // the table, also when a run stops early
+		var b strings.Builder
+		b.WriteString("\n| measure | value |\n|---|---|\n")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+		}
+		fmt.Println(b.String())
+	}()
 
 	// (d) binary size with the release flags.
 	bin := filepath.Join(t.TempDir(), "terraform-provider-partnerbilling")
@@ -89,12 +97,6 @@ func TestBench(t *testing.T) {
 	polls := benchPollsIn60s(t)
 	row("GETs for a 60 s wait that never finishes, no Retry-After", "%d", polls)
 
-	var b strings.Builder
-	b.WriteString("\n| measure | value |\n|---|---|\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
-	}
-	fmt.Println(b.String())
 }
 
 func repoRoot() string {
