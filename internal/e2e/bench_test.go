@@ -96,7 +96,6 @@ func TestBench(t *testing.T) {
 	}
 	polls := benchPollsIn60s(t)
 	row("GETs for a 60 s wait that never finishes, no Retry-After", "%d", polls)
-
 }
 
 func repoRoot() string {
