@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // GraphScope is the scope of every token the provider requests.
@@ -264,7 +266,7 @@ type Credential struct {
 func newCredential(m Method, acq acquirer, cfg Config) *Credential {
 	c := &Credential{method: m, acq: acq, sleep: cfg.Sleep, now: cfg.Now, sem: make(chan struct{}, 1)}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = httpx.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -368,17 +370,6 @@ func (c *Credential) acquireWithRetry(ctx context.Context) (string, time.Time, e
 		if serr := c.sleep(ctx, time.Duration(attempt)*time.Second); serr != nil {
 			return "", time.Time{}, fmt.Errorf("%w (last error: %w)", serr, err)
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // TokenExchangeAudience is the audience Microsoft Entra ID requires in the
@@ -116,12 +118,7 @@ func githubSource(cfg Config) (assertionSource, error) {
 	}
 	// The request token must not follow a redirect (Go keeps Authorization
 	// for the same host, whatever the scheme): a redirect is an error.
-	client := &http.Client{}
-	if cfg.HTTPClient != nil {
-		cp := *cfg.HTTPClient
-		client = &cp
-	}
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client := httpx.NoRedirects(cfg.HTTPClient)
 	bearer := cfg.OIDCRequestToken
 	return func(ctx context.Context) (string, error) { return requestGitHubToken(ctx, client, u, bearer) }, nil
 }

@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +14,8 @@ import (
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // msalAcquirer gets tokens through the MSAL confidential client. The client
@@ -96,7 +96,7 @@ func transient(err error) bool {
 		return true
 	}
 	var refused *refusedHostError
-	if errors.As(err, &refused) || certificateError(err) {
+	if errors.As(err, &refused) || httpx.CertificateError(err) != nil {
 		return false
 	}
 	var ce msalerrors.CallErr
@@ -140,10 +140,9 @@ func pinnedClient(base *http.Client, authority *url.URL) *http.Client {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	cp := *base
+	cp := httpx.NoRedirects(base)
 	cp.Transport = pinnedTransport{authority: authority, next: next}
-	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cp
+	return cp
 }
 
 type pinnedTransport struct {
@@ -184,15 +183,4 @@ type refusedHostError struct{ host, authority string }
 
 func (e *refusedHostError) Error() string {
 	return fmt.Sprintf("refusing to send an identity request to %s: only the authority host %s is contacted", e.host, e.authority)
-}
-
-// certificateError reports a TLS verification failure: retrying cannot help.
-func certificateError(err error) bool {
-	var (
-		verr  *tls.CertificateVerificationError
-		uaErr x509.UnknownAuthorityError
-		hErr  x509.HostnameError
-		ciErr x509.CertificateInvalidError
-	)
-	return errors.As(err, &verr) || errors.As(err, &uaErr) || errors.As(err, &hErr) || errors.As(err, &ciErr)
 }

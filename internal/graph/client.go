@@ -5,8 +5,6 @@ package graph
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // TokenSource hands out bearer tokens for Microsoft Graph.
@@ -73,16 +73,7 @@ func WithEndpoint(endpoint string) Option {
 
 // WithHTTPClient sets the HTTP client (its transport decides TLS trust).
 func WithHTTPClient(h *http.Client) Option {
-	return func(c *Client) error { c.http = noRedirects(h); return nil }
-}
-
-// noRedirects copies h so that a redirect is returned as the response: the
-// bearer token must never follow a Location header to another host (Go keeps
-// Authorization when only the port differs).
-func noRedirects(h *http.Client) *http.Client {
-	cp := *h
-	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cp
+	return func(c *Client) error { c.http = httpx.NoRedirects(h); return nil }
 }
 
 // WithUserAgent sets the User-Agent header.
@@ -134,7 +125,7 @@ func New(tokens TokenSource, opts ...Option) (*Client, error) {
 	base, _ := ParseEndpoint(DefaultEndpoint)
 	c := &Client{
 		base:           base,
-		http:           noRedirects(&http.Client{Transport: defaultTransport()}),
+		http:           httpx.NoRedirects(&http.Client{Transport: defaultTransport()}),
 		tokens:         tokens,
 		userAgent:      defaultUserAgentPrefix,
 		maxRetries:     defaultMaxRetries,
@@ -319,7 +310,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		if actx.Err() != nil {
 			return nil, &transportError{err: fmt.Errorf("%s %s: no response within %s", method, u.Path, c.requestTimeout)}
 		}
-		if tlsErr := certificateError(err); tlsErr != nil {
+		if tlsErr := httpx.CertificateError(err); tlsErr != nil {
 			return nil, fmt.Errorf("%s %s: the TLS certificate of %s is not trusted (the system roots, SSL_CERT_FILE and SSL_CERT_DIR decide): %w",
 				method, u.Path, u.Host, tlsErr)
 		}
@@ -388,26 +379,4 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// certificateError finds a TLS verification failure in err: retrying it
-// cannot help.
-func certificateError(err error) error {
-	var (
-		verr  *tls.CertificateVerificationError
-		uaErr x509.UnknownAuthorityError
-		hErr  x509.HostnameError
-		ciErr x509.CertificateInvalidError
-	)
-	switch {
-	case errors.As(err, &verr):
-		return verr
-	case errors.As(err, &uaErr):
-		return uaErr
-	case errors.As(err, &hErr):
-		return hErr
-	case errors.As(err, &ciErr):
-		return ciErr
-	}
-	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // Clock is the time source of retries and polling; tests replace it so that
@@ -18,19 +20,7 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return httpx.Sleep(ctx, d) }
 
 // Backoff is an exponential backoff with "equal jitter": the n-th wait
 // (n from 0) is drawn from [d/2, d] with d = min(Max, Initial·Factorⁿ).

@@ -1,0 +1,64 @@
+// Package httpx holds the few HTTP rules that the Graph client and the
+// identity code share without knowing each other: never follow a redirect,
+// never retry a certificate failure, sleep only as long as the context lives.
+// It imports nothing of this module.
+package httpx
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// NoRedirects returns a copy of h (a plain client when h is nil) that
+// returns a redirect as the response instead of following it: a bearer
+// token or a credential must never follow a Location header (Go keeps
+// Authorization for the same host, whatever the port or scheme).
+func NoRedirects(h *http.Client) *http.Client {
+	cp := http.Client{}
+	if h != nil {
+		cp = *h
+	}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
+// CertificateError returns the TLS verification failure inside err, or nil.
+// Retrying such a failure cannot help.
+func CertificateError(err error) error {
+	var (
+		verr  *tls.CertificateVerificationError
+		uaErr x509.UnknownAuthorityError
+		hErr  x509.HostnameError
+		ciErr x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &verr):
+		return verr
+	case errors.As(err, &uaErr):
+		return uaErr
+	case errors.As(err, &hErr):
+		return hErr
+	case errors.As(err, &ciErr):
+		return ciErr
+	}
+	return nil
+}
+
+// Sleep waits for d, or until ctx ends (then it returns ctx.Err()).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
