@@ -254,6 +254,9 @@ type Credential struct {
 	now    func() time.Time
 	// timeout bounds one token request.
 	timeout time.Duration
+	// failure is the last definite failure, remembered for failureMemory.
+	failure  error
+	failedAt time.Time
 
 	sem       chan struct{} // one acquisition at a time
 	mu        sync.Mutex
@@ -311,19 +314,47 @@ func (c *Credential) Token(ctx context.Context) (string, error) {
 	if t, ok := c.cached(); ok { // another caller got it while we waited
 		return t, nil
 	}
+	if err := c.recentFailure(); err != nil {
+		return "", err
+	}
 	tok, exp, err := c.acquireWithRetry(ctx)
 	if err != nil {
 		// Not %w: the chain may carry what the identity platform sent back.
-		return "", fmt.Errorf("%s authentication: %s", c.method, describeTokenError(err))
+		failure := fmt.Errorf("%s authentication: %s", c.method, describeTokenError(err))
+		if ctx.Err() == nil && !transient(err) {
+			c.rememberFailure(failure)
+		}
+		return "", failure
 	}
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.failure = nil
 	c.requests++
 	c.token, c.expiresOn = tok, exp
 	// Refresh five minutes early, or halfway for short-lived tokens.
 	c.margin = min(5*time.Minute, exp.Sub(now)/2)
 	return tok, nil
+}
+
+// failureMemory is how long a definite failure (a wrong secret, a missing
+// az login) answers every caller without a new request: a plan with 200 reads
+// must not send 200 doomed token requests to Microsoft Entra ID.
+const failureMemory = 30 * time.Second
+
+func (c *Credential) recentFailure() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failure != nil && c.now().Before(c.failedAt.Add(failureMemory)) {
+		return c.failure
+	}
+	return nil
+}
+
+func (c *Credential) rememberFailure(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failure, c.failedAt = err, c.now()
 }
 
 // Invalidate drops token if it is the cached one; the next Token call

@@ -130,3 +130,47 @@ func TestWithAudience(t *testing.T) {
 		}
 	}
 }
+
+// TestDefiniteFailureIsRemembered: many reads with a wrong secret cost one
+// token request, not one each; a transient failure is not remembered.
+func TestDefiniteFailureIsRemembered(t *testing.T) {
+	t.Parallel()
+	srv := startFake(t)
+	srv.AddClient(testTenant, testClientID, testSecret)
+	cfg := appConfig(srv)
+	cfg.ClientSecret = "wrong-secret"
+	now := time.Now()
+	var mu sync.Mutex
+	cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cred, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			_, err := cred.Token(t.Context())
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+			t.Fatalf("error = %v, want the invalid-secret error for every caller", err)
+		}
+	}
+	if n := len(srv.TokenRequests()); n != 1 {
+		t.Errorf("%d token requests for 20 callers, want 1", n)
+	}
+	mu.Lock()
+	now = now.Add(failureMemory + time.Second)
+	mu.Unlock()
+	if _, err := cred.Token(t.Context()); err == nil {
+		t.Fatal("the wrong secret worked")
+	}
+	if n := len(srv.TokenRequests()); n != 2 {
+		t.Errorf("%d token requests after the memory expired, want 2", n)
+	}
+}
