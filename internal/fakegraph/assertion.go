@@ -85,6 +85,17 @@ func (c *Client) authenticateAssertion(form url.Values, tokenURL string, now tim
 	}
 	for _, ft := range c.FederatedTokens {
 		if subtle.ConstantTimeCompare([]byte(assertion), []byte(ft)) == 1 {
+			// A registered token that is a JWT must also still be valid, and
+			// for the exchange audience, as Entra ID checks: this catches a
+			// client that caches a rotated or expired token. (Opaque test
+			// tokens are accepted on the exact match alone.)
+			if t, ok := parseJWT(assertion); ok {
+				if aud := audiences(t.claims["aud"]); !contains(aud, AzureADTokenExchange) {
+					return &aadError{http.StatusBadRequest, "invalid_request", 700212, fmt.Sprintf(
+						"No matching federated identity record found for presented assertion audience '%s'.", strings.Join(aud, ","))}
+				}
+				return validTimeRange(t, now)
+			}
 			return nil
 		}
 	}
@@ -159,6 +170,11 @@ func (c *Client) verifyCertificateAssertion(t *jwt, tokenURL string, now time.Ti
 	if iss, sub := stringField(t.claims, "iss"), stringField(t.claims, "sub"); !strings.EqualFold(iss, c.ClientID) || !strings.EqualFold(sub, c.ClientID) {
 		return errAssertion(700021, "Client assertion application identifier doesn't match 'client_id' parameter. (fakegraph: iss and sub must both be the client id.)")
 	}
+	return validTimeRange(t, now)
+}
+
+// validTimeRange checks exp (required) and nbf (optional) with clockSkew.
+func validTimeRange(t *jwt, now time.Time) *aadError {
 	exp, ok := t.numericDate("exp")
 	if !ok || !now.Before(exp.Add(clockSkew)) {
 		return errAssertion(700024, fmt.Sprintf("Client assertion is not within its valid time range. Current time: %s, expiry time of assertion %s.",
@@ -232,13 +248,19 @@ func verifySignature(t *jwt, cert *x509.Certificate) *aadError {
 
 // NewFederatedToken returns an unsigned-looking external OIDC token (a
 // compact JWT with the given issuer, subject and audience, valid for an
-// hour) for tests of federated credentials. Only its exact text matters to
-// the fake; its shape lets tests and log scanners treat it like the real thing.
+// hour) for tests of federated credentials. The fake matches its exact text,
+// then checks its audience and time range; its shape lets tests and log
+// scanners treat it like the real thing.
 func NewFederatedToken(issuer, subject, audience string) string {
+	return NewFederatedTokenUntil(issuer, subject, audience, time.Now().Add(time.Hour))
+}
+
+// NewFederatedTokenUntil is NewFederatedToken with the given expiry.
+func NewFederatedTokenUntil(issuer, subject, audience string, exp time.Time) string {
 	now := time.Now().Unix()
 	header := `{"alg":"RS256","typ":"JWT","kid":"fakegraph"}`
 	claims := fmt.Sprintf(`{"iss":%s,"sub":%s,"aud":%s,"iat":%d,"nbf":%d,"exp":%d,"jti":%s}`,
-		jsonString(issuer), jsonString(subject), jsonString(audience), now, now, now+3600, jsonString(newGUID()))
+		jsonString(issuer), jsonString(subject), jsonString(audience), min(now, exp.Unix()-60), min(now, exp.Unix()-60), exp.Unix(), jsonString(newGUID()))
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(claims)) + "." + enc.EncodeToString([]byte(randHex(32)))
 }

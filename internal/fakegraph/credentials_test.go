@@ -212,20 +212,22 @@ func TestMSALCertificateCredential(t *testing.T) {
 func TestFederatedAssertion(t *testing.T) {
 	t.Parallel()
 	good := fakegraph.NewFederatedToken(fakegraph.GitHubOIDCIssuer, "repo:a/b:ref:refs/heads/main", fakegraph.AzureADTokenExchange)
+	expired := fakegraph.NewFederatedTokenUntil(fakegraph.GitHubOIDCIssuer, "repo:a/b:ref:refs/heads/main", fakegraph.AzureADTokenExchange, time.Now().Add(-time.Hour))
 	tests := map[string]struct {
 		assertion string
 		code      int
 	}{
-		"the expected token":           {assertion: good},
-		"a token for another audience": {assertion: fakegraph.NewFederatedToken(fakegraph.GitHubOIDCIssuer, "repo:a/b:ref:refs/heads/main", "https://github.com/a"), code: 700212},
-		"a token of another subject":   {assertion: fakegraph.NewFederatedToken(fakegraph.GitHubOIDCIssuer, "repo:a/b:pull_request", fakegraph.AzureADTokenExchange), code: 700213},
-		"not a JWT":                    {assertion: "opaque", code: 50027},
+		"a registered token that has expired": {assertion: expired, code: 700024},
+		"the expected token":                  {assertion: good},
+		"a token for another audience":        {assertion: fakegraph.NewFederatedToken(fakegraph.GitHubOIDCIssuer, "repo:a/b:ref:refs/heads/main", "https://github.com/a"), code: 700212},
+		"a token of another subject":          {assertion: fakegraph.NewFederatedToken(fakegraph.GitHubOIDCIssuer, "repo:a/b:pull_request", fakegraph.AzureADTokenExchange), code: 700213},
+		"not a JWT":                           {assertion: "opaque", code: 50027},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := start(t)
-			s.RegisterClient(fakegraph.Client{TenantID: tenant, ClientID: client, FederatedTokens: []string{good}})
+			s.RegisterClient(fakegraph.Client{TenantID: tenant, ClientID: client, FederatedTokens: []string{good, expired}})
 			status, code, desc := aadCode(t, s, assertionForm(tc.assertion))
 			if code != tc.code {
 				t.Fatalf("status %d code %d (%s), want %d", status, code, desc, tc.code)
