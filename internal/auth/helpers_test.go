@@ -8,10 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/testcert"
 )
 
 const (
@@ -48,51 +47,27 @@ func appConfig(srv *fakegraph.Server) Config {
 
 // RSA key generation costs tens of milliseconds; tests share a few keys.
 var (
-	keysOnce sync.Once
-	rsaKeys  [2]*rsa.PrivateKey
-	ecKey    *ecdsa.PrivateKey
+	ecOnce sync.Once
+	ecKey  *ecdsa.PrivateKey
 )
 
 func testKeys(t *testing.T) ([2]*rsa.PrivateKey, *ecdsa.PrivateKey) {
 	t.Helper()
-	keysOnce.Do(func() {
-		for i := range rsaKeys {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys[i] = k
-		}
+	ecOnce.Do(func() {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			panic(err)
 		}
 		ecKey = k
 	})
-	return rsaKeys, ecKey
+	return [2]*rsa.PrivateKey{testcert.RSAKey(0), testcert.RSAKey(1)}, ecKey
 }
 
 // testCert is a certificate for key, signed by parent (self-signed when
 // parent is nil), valid from notBefore for a day.
 func testCert(t *testing.T, cn string, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, notBefore time.Time) *x509.Certificate {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  parent == nil,
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
+	c, err := testcert.Certificate(cn, key, parent, parentKey, notBefore, notBefore.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,8 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +15,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/testcert"
 )
 
 // Every authentication method through the built binary and the real
@@ -140,17 +137,8 @@ func assertNoSecrets(t *testing.T, texts, secrets map[string]string) {
 func certificateFromPath(t *testing.T, w *workspace) ([]string, map[string]string, func(*testing.T)) {
 	t.Helper()
 	const password = "e2e-pfx-password-must-not-leak"
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "e2e app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	key := testcert.RSAKey(2)
+	cert, err := testcert.Certificate("e2e app", key, nil, nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,47 +10,25 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/testcert"
 )
 
-var (
-	rsaOnce sync.Once
-	rsaKeys [2]*rsa.PrivateKey
-)
-
-// appCert is a self-signed RSA certificate with its key; i picks one of two
-// shared keys (RSA key generation is slow).
+// appCert is a self-signed RSA certificate with its key; i picks one of the
+// shared test keys (RSA key generation is slow).
 func appCert(t *testing.T, i int) (*x509.Certificate, *rsa.PrivateKey) {
 	t.Helper()
-	rsaOnce.Do(func() {
-		for j := range rsaKeys {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys[j] = k
-		}
-	})
-	key := rsaKeys[i]
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 1)), Subject: pkix.Name{CommonName: "app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
+	key := testcert.RSAKey(i)
+	c, err := testcert.Certificate("app", key, nil, nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
