@@ -263,7 +263,6 @@ type Credential struct {
 	token     string
 	expiresOn time.Time
 	margin    time.Duration
-	requests  int
 }
 
 func newCredential(m Method, acq acquirer, cfg Config) *Credential {
@@ -283,13 +282,6 @@ func newCredential(m Method, acq acquirer, cfg Config) *Credential {
 
 // Method is the authentication method in use.
 func (c *Credential) Method() Method { return c.method }
-
-// TokenRequests counts the tokens acquired from the identity platform.
-func (c *Credential) TokenRequests() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.requests
-}
 
 func (c *Credential) cached() (string, bool) {
 	c.mu.Lock()
@@ -330,7 +322,6 @@ func (c *Credential) Token(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.failure = nil
-	c.requests++
 	c.token, c.expiresOn = tok, exp
 	// Refresh five minutes early, or halfway for short-lived tokens.
 	c.margin = min(5*time.Minute, exp.Sub(now)/2)

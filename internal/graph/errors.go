@@ -110,11 +110,7 @@ type WaitTimeoutError struct {
 }
 
 func (e *WaitTimeoutError) Error() string {
-	last := e.LastStatus
-	if last == "" {
-		last = "none"
-	}
-	s := fmt.Sprintf("operation %s did not finish within %s (last status seen: %s)", e.OperationID, e.Timeout, last)
+	s := fmt.Sprintf("operation %s did not finish within %s (last status seen: %s)", e.OperationID, e.Timeout, orNone(e.LastStatus))
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}
