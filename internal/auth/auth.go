@@ -208,7 +208,7 @@ func authorityURL(host, tenant string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(host, "/"))
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return nil, configErr(ArgAuthorityHost, "Invalid Authority Host",
-			"%q is not an https URL of a host (expected e.g. %s): MSAL only talks to https authorities", redactURL(host), DefaultAuthorityHost)
+			"%q is not an https URL of a host (expected e.g. %s): MSAL only talks to https authorities", httpx.RedactURL(host), DefaultAuthorityHost)
 	}
 	if tenant == "" {
 		return nil, configErr(ArgTenantID, "Missing Tenant ID",
@@ -254,9 +254,11 @@ type Credential struct {
 	now    func() time.Time
 	// timeout bounds one token request.
 	timeout time.Duration
-	// failure is the last definite failure, remembered for failureMemory.
-	failure  error
-	failedAt time.Time
+	// failure is the outcome of the last failed token request cycle,
+	// remembered until failureUntil, so that the reads queued behind it
+	// share it instead of each running a cycle of their own.
+	failure      error
+	failureUntil time.Time
 
 	sem       chan struct{} // one acquisition at a time
 	mu        sync.Mutex
@@ -313,8 +315,15 @@ func (c *Credential) Token(ctx context.Context) (string, error) {
 	if err != nil {
 		// Not %w: the chain may carry what the identity platform sent back.
 		failure := fmt.Errorf("%s authentication: %s", c.method, describeTokenError(err))
-		if ctx.Err() == nil && !transient(err) {
-			c.rememberFailure(failure)
+		// A cycle cut short by this caller's own context (a cancellation,
+		// the deadline of its wait) says nothing about the identity host:
+		// the next caller tries again.
+		if ctx.Err() == nil {
+			memory := definiteFailureMemory
+			if transient(err) {
+				memory = transientFailureMemory
+			}
+			c.rememberFailure(failure, memory)
 		}
 		return "", failure
 	}
@@ -328,24 +337,31 @@ func (c *Credential) Token(ctx context.Context) (string, error) {
 	return tok, nil
 }
 
-// failureMemory is how long a definite failure (a wrong secret, a missing
-// az login) answers every caller without a new request: a plan with 200 reads
-// must not send 200 doomed token requests to Microsoft Entra ID.
-const failureMemory = 30 * time.Second
+// How long a failed token request cycle answers every caller without a new
+// request. A definite failure (a wrong secret, a missing az login) cannot
+// heal by itself: a plan with 200 reads must not send 200 doomed token
+// requests to Microsoft Entra ID. A transient one (a login host that is down
+// or answers 503) is shared for a few seconds, so that the reads queued
+// behind the cycle, and those Terraform starts right after, fail with it
+// instead of each running a cycle of minutes.
+const (
+	definiteFailureMemory  = 30 * time.Second
+	transientFailureMemory = 5 * time.Second
+)
 
 func (c *Credential) recentFailure() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.failure != nil && c.now().Before(c.failedAt.Add(failureMemory)) {
+	if c.failure != nil && c.now().Before(c.failureUntil) {
 		return c.failure
 	}
 	return nil
 }
 
-func (c *Credential) rememberFailure(err error) {
+func (c *Credential) rememberFailure(err error, memory time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.failure, c.failedAt = err, c.now()
+	c.failure, c.failureUntil = err, c.now().Add(memory)
 }
 
 // Invalidate drops token if it is the cached one; the next Token call
@@ -393,12 +409,4 @@ func (c *Credential) acquireWithRetry(ctx context.Context) (string, time.Time, e
 			return "", time.Time{}, fmt.Errorf("%w (last error: %w)", serr, err)
 		}
 	}
-}
-
-// redactURL hides a password in a URL the user gave before it is quoted.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
 }

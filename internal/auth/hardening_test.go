@@ -165,7 +165,7 @@ func TestDefiniteFailureIsRemembered(t *testing.T) {
 		t.Errorf("%d token requests for 20 callers, want 1", n)
 	}
 	mu.Lock()
-	now = now.Add(failureMemory + time.Second)
+	now = now.Add(definiteFailureMemory + time.Second)
 	mu.Unlock()
 	if _, err := cred.Token(t.Context()); err == nil {
 		t.Fatal("the wrong secret worked")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // GraphResource is the resource managed identity and Azure CLI tokens are
@@ -39,6 +41,9 @@ func newManagedIdentityAcquirer(cfg Config) (acquirer, error) {
 	if httpClient == nil {
 		httpClient = msiHTTPClient()
 	}
+	// The identity endpoint's secret header (X-IDENTITY-HEADER, Azure ML's
+	// secret) would follow a redirect to any host: a redirect is an error.
+	httpClient = httpx.NoRedirects(httpClient)
 	opts := []managedidentity.ClientOption{managedidentity.WithRetryPolicyDisabled(), managedidentity.WithHTTPClient(httpClient)}
 	c, err := managedidentity.New(id, opts...)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
 
 // jwtLike matches compact JWTs (access tokens, ID tokens, assertions):
@@ -19,12 +21,13 @@ const maxQuoted = 400
 
 // redact prepares text from another program or service (az's stderr, an
 // endpoint's error message) for an error message: anything shaped like a
-// token is removed, and the text is cut to one short line.
+// token is removed, control characters too (no terminal escape sequences),
+// and the text is cut to one short line.
 func redact(s string) string {
-	s = jwtLike.ReplaceAllString(s, "[redacted token]")
+	s = jwtLike.ReplaceAllString(safetext.Strip(s), "[redacted token]")
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxQuoted {
-		s = s[:maxQuoted] + "…"
+	if r := []rune(s); len(r) > maxQuoted {
+		s = string(r[:maxQuoted]) + "…"
 	}
 	return s
 }

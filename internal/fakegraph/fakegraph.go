@@ -46,6 +46,10 @@ type Response struct {
 	Body   string        // literal body, sent verbatim
 	Delay  time.Duration // wait before answering; abort early if the request context ends
 	Drop   bool          // hijack the connection and close it without writing any response
+	// Stall sends the status, the headers and the first half of Body, then
+	// stops sending (the connection stays open) until the client goes away:
+	// a body that stops arriving.
+	Stall bool
 }
 
 // Request is one recorded request.
@@ -338,6 +342,19 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, resp Response, bas
 	status := resp.Status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if resp.Stall {
+		h.Set("Content-Length", fmt.Sprint(len(resp.Body)))
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, resp.Body[:len(resp.Body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		panic(http.ErrAbortHandler)
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, resp.Body)

@@ -37,6 +37,13 @@ const (
 	defaultMaxRetries      = 5
 	defaultMaxBodyBytes    = 4 << 20
 	defaultRequestTimeout  = 60 * time.Second
+	// DefaultReadBudget bounds a read made without a deadline of its own (a
+	// data source without wait_timeout): attempts, retries and Retry-After
+	// sleeps together. A plan never hangs for an hour on one throttled read.
+	DefaultReadBudget = 5 * time.Minute
+	// minAttemptInterval is the shortest time between the starts of two
+	// attempts of one request, whatever Retry-After says.
+	minAttemptInterval = 100 * time.Millisecond
 	defaultUserAgentPrefix = "terraform-provider-partnerbilling"
 )
 
@@ -49,6 +56,7 @@ type Client struct {
 	maxRetries     int
 	maxBodyBytes   int64
 	requestTimeout time.Duration
+	readBudget     time.Duration
 	clock          Clock
 	retryBackoff   Backoff
 	pollBackoff    Backoff
@@ -102,6 +110,18 @@ func WithRequestTimeout(d time.Duration) Option {
 	return func(c *Client) error { c.requestTimeout = d; return nil }
 }
 
+// WithReadBudget bounds a request made without a deadline (default
+// DefaultReadBudget).
+func WithReadBudget(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("read budget must be positive, got %s", d)
+		}
+		c.readBudget = d
+		return nil
+	}
+}
+
 // WithClock replaces the real clock (tests).
 func WithClock(clk Clock) Option {
 	return func(c *Client) error { c.clock = clk; return nil }
@@ -131,6 +151,7 @@ func New(tokens TokenSource, opts ...Option) (*Client, error) {
 		maxRetries:     defaultMaxRetries,
 		maxBodyBytes:   defaultMaxBodyBytes,
 		requestTimeout: defaultRequestTimeout,
+		readBudget:     DefaultReadBudget,
 		clock:          realClock{},
 		retryBackoff:   defaultRetryBackoff,
 		pollBackoff:    defaultPollBackoff,
@@ -158,13 +179,17 @@ func defaultTransport() *http.Transport {
 func ParseEndpoint(s string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(s, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("invalid endpoint %q: %w", s, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the whole URL, password included
+		}
+		return nil, fmt.Errorf("invalid endpoint %q: %w", httpx.RedactURL(s), err)
 	}
 	if u.Scheme != "https" {
-		return nil, fmt.Errorf("invalid endpoint %q: the scheme must be https", s)
+		return nil, fmt.Errorf("invalid endpoint %q: the scheme must be https", httpx.RedactURL(s))
 	}
 	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("invalid endpoint %q: expected https://host[:port] with no path, query or credentials", s)
+		return nil, fmt.Errorf("invalid endpoint %q: expected https://host[:port] with no path, query or credentials", httpx.RedactURL(s))
 	}
 	u.Path = ""
 	return u, nil
@@ -188,6 +213,11 @@ func (c *Client) getOperation(ctx context.Context, id string, deadline time.Time
 	if err != nil {
 		return nil, nil, resp.decodeError(err)
 	}
+	// A caching proxy or a mixed-up answer must never pass for this
+	// operation's data. GUIDs compare case-insensitively.
+	if op.ID != "" && !strings.EqualFold(op.ID, id) {
+		return nil, nil, resp.decodeError(fmt.Errorf("the body describes operation %q, not the requested %s", op.ID, id))
+	}
 	return op, resp.header, nil
 }
 
@@ -208,25 +238,42 @@ func (r *response) decodeError(err error) error {
 // do sends one logical request with retries: transport errors, 408, 429,
 // 500, 502, 503 and 504 are retried up to maxRetries times, honouring
 // Retry-After, never sleeping past the deadline (the earlier of ctx's and
-// the one given); a 401 refreshes the token once.
+// the one given); a 401 refreshes the token once. Without any deadline, the
+// read budget is the deadline. No two attempts start less than
+// minAttemptInterval apart.
 func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time) (*response, error) {
 	u := *c.base
 	u.Path = billingPath + rel
 	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
+	var budget time.Duration
+	outer := ctx
+	if deadline.IsZero() {
+		budget = c.readBudget
+		deadline = c.clock.Now().Add(budget)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
 	refreshed := false
 	var lastErr error
+	var lastStart time.Time
 	for attempt := 1; ; attempt++ {
+		if !lastStart.IsZero() {
+			if gap := minAttemptInterval - c.clock.Now().Sub(lastStart); gap > 0 {
+				if err := c.clock.Sleep(ctx, gap); err != nil {
+					return nil, c.ended(outer, ctx, budget, lastErr)
+				}
+			}
+		}
+		lastStart = c.clock.Now()
 		resp, err := c.attempt(ctx, method, &u, attempt)
 		if err == nil {
 			return resp, nil
 		}
 		if ctx.Err() != nil {
-			if lastErr != nil {
-				return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), lastErr)
-			}
-			return nil, ctx.Err()
+			return nil, c.ended(outer, ctx, budget, lastErr)
 		}
 		var ge *Error
 		if errors.As(err, &ge) && ge.StatusCode == http.StatusUnauthorized && !refreshed {
@@ -242,21 +289,36 @@ func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time)
 			return nil, fmt.Errorf("giving up after %s: %w", plural(attempt, "attempt"), err)
 		}
 		wait := c.retryBackoff.Delay(attempt - 1)
-		if ge != nil && ge.RetryAfter > 0 {
+		fromService := ge != nil && ge.hasRetryAfter
+		if fromService {
 			wait = ge.RetryAfter
 		}
-		if !deadline.IsZero() {
-			if remaining := deadline.Sub(c.clock.Now()); wait > remaining {
-				return nil, &deadlineError{wait: wait, remaining: remaining, last: err}
-			}
+		wait = max(wait, minAttemptInterval)
+		if remaining := deadline.Sub(c.clock.Now()); wait > remaining {
+			return nil, &deadlineError{wait: wait, remaining: remaining, fromService: fromService, budget: budget, last: err}
 		}
 		c.log(ctx, "retrying Graph request", map[string]any{
 			"method": method, "path": u.Path, "attempt": attempt, "wait": wait.String(), "reason": err.Error(),
 		})
 		if err := c.clock.Sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("%w while waiting to retry (last error: %w)", err, lastErr)
+			if outer.Err() != nil {
+				return nil, fmt.Errorf("%w while waiting to retry (last error: %w)", err, lastErr)
+			}
+			return nil, c.ended(outer, ctx, budget, lastErr)
 		}
 	}
+}
+
+// ended explains why a request stopped because ctx ended: the caller's
+// context (a cancellation, or the deadline of a wait) or the read budget.
+func (c *Client) ended(outer, ctx context.Context, budget time.Duration, lastErr error) error {
+	if outer.Err() != nil || budget == 0 {
+		if lastErr != nil {
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), lastErr)
+		}
+		return ctx.Err()
+	}
+	return &budgetError{budget: budget, last: lastErr}
 }
 
 // transportError is a failure before any HTTP status was received.
@@ -318,6 +380,11 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	}
 	defer res.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(res.Body, c.maxBodyBytes+1))
+	// Over HTTP/1.1 with TLS, a body cut off by the attempt's deadline can
+	// read as a clean EOF: what arrived is then short, not malformed.
+	if readErr == nil && actx.Err() != nil {
+		readErr = fmt.Errorf("the body stopped arriving: %w", actx.Err())
+	}
 	r := &response{method: method, path: u.Path, status: res.StatusCode, header: res.Header, body: body}
 	reqID := res.Header.Get("request-id")
 	c.log(ctx, "Graph request", map[string]any{
@@ -327,6 +394,9 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	if readErr != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if actx.Err() != nil {
+			return nil, &transportError{err: fmt.Errorf("%s %s: HTTP %d, but the body stopped arriving: no complete response within %s", method, u.Path, res.StatusCode, c.requestTimeout)}
 		}
 		return nil, &transportError{err: fmt.Errorf("%s %s: reading response body: %w", method, u.Path, readErr)}
 	}
@@ -341,9 +411,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		body = nil // an error status still counts; its oversized body is not read
 	}
 	ge := &Error{Method: method, Path: u.Path, StatusCode: res.StatusCode, RequestID: reqID, ClientRequestID: crid}
-	if d, ok := parseRetryAfter(res.Header, c.clock.Now()); ok {
-		ge.RetryAfter = d
-	}
+	ge.RetryAfter, ge.hasRetryAfter = parseRetryAfter(res.Header, c.clock.Now())
 	var innerRequestID string
 	ge.Code, ge.Message, innerRequestID = decodeErrorEnvelope(body)
 	if ge.RequestID == "" {

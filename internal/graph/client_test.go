@@ -325,7 +325,7 @@ func TestRetryAfterPastDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := f.client.GetOperation(ctx, opID)
-	if err == nil || !errors.Is(err, graph.ErrDeadline) || !strings.Contains(err.Error(), "next retry in 5m0s would pass the deadline") {
+	if err == nil || !errors.Is(err, graph.ErrDeadline) || !strings.Contains(err.Error(), "asked to wait 5m0s (300 s) (Retry-After) before retrying, which would pass the deadline") {
 		t.Fatalf("error = %v, want a deadline error naming the 5m wait", err)
 	}
 	if !errors.Is(err, graph.ErrThrottled) {

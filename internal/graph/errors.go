@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
 
 // Sentinels that *Error matches with errors.Is, so callers can branch on the
@@ -33,22 +36,25 @@ type Error struct {
 	RequestID       string // request-id header (or innerError.request-id)
 	ClientRequestID string // client-request-id we sent
 	RetryAfter      time.Duration
+	hasRetryAfter   bool // RetryAfter came from a valid header (it may be 0)
 }
 
+// Error renders the error; every field the server sent is cleaned with
+// safetext.Field (no terminal control sequences, at most 1,000 runes).
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: HTTP %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Code != "" || e.Message != "" {
-		fmt.Fprintf(&b, ": %s", e.Code)
+		fmt.Fprintf(&b, ": %s", safetext.Field(e.Code))
 		if e.Message != "" {
 			if e.Code != "" {
 				b.WriteString(": ")
 			}
-			b.WriteString(e.Message)
+			b.WriteString(safetext.Field(e.Message))
 		}
 	}
 	if e.RequestID != "" {
-		fmt.Fprintf(&b, " (request-id: %s", e.RequestID)
+		fmt.Fprintf(&b, " (request-id: %s", safetext.Field(e.RequestID))
 		if e.ClientRequestID != "" {
 			fmt.Fprintf(&b, ", client-request-id: %s", e.ClientRequestID)
 		}
@@ -87,13 +93,13 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	ct := e.ContentType
+	ct := safetext.Field(e.ContentType)
 	if ct == "" {
 		ct = "no content type"
 	}
-	s := fmt.Sprintf("%s %s: HTTP %d with an unreadable body (%s): %v", e.Method, e.Path, e.StatusCode, ct, e.Err)
+	s := fmt.Sprintf("%s %s: HTTP %d with an unreadable body (%s): %s", e.Method, e.Path, e.StatusCode, ct, safetext.Field(e.Err.Error()))
 	if e.RequestID != "" {
-		s += " (request-id: " + e.RequestID + ")"
+		s += " (request-id: " + safetext.Field(e.RequestID) + ")"
 	}
 	return s
 }
@@ -110,7 +116,7 @@ type WaitTimeoutError struct {
 }
 
 func (e *WaitTimeoutError) Error() string {
-	s := fmt.Sprintf("operation %s did not finish within %s (last status seen: %s)", e.OperationID, e.Timeout, orNone(e.LastStatus))
+	s := fmt.Sprintf("operation %s did not finish within %s (last status seen: %s)", e.OperationID, e.Timeout, orNone(safetext.Field(e.LastStatus)))
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}
@@ -128,13 +134,45 @@ func (e *WaitTimeoutError) Unwrap() error { return e.LastErr }
 // deadlineError ends a retry loop whose next attempt would come after the deadline.
 type deadlineError struct {
 	wait, remaining time.Duration
+	fromService     bool          // wait is the service's Retry-After
+	budget          time.Duration // the read budget, when that was the deadline
 	last            error
 }
 
 func (e *deadlineError) Error() string {
-	return fmt.Sprintf("next retry in %s would pass the deadline (%s left); last error: %v",
-		e.wait.Round(time.Millisecond), e.remaining.Round(time.Millisecond), e.last)
+	asked := "the next retry is due in " + formatWait(e.wait)
+	if e.fromService {
+		asked = "Microsoft Graph asked to wait " + formatWait(e.wait) + " (Retry-After) before retrying"
+	}
+	if e.budget > 0 {
+		return fmt.Sprintf("%s, longer than the %s a read without wait_timeout may take: failing now instead of waiting; last error: %v",
+			asked, e.budget, e.last)
+	}
+	return fmt.Sprintf("%s, which would pass the deadline (%s left); last error: %v", asked, e.remaining.Round(time.Millisecond), e.last)
 }
+
+// formatWait renders a wait as a duration and in seconds ("1h0m0s (3600 s)").
+func formatWait(d time.Duration) string {
+	return fmt.Sprintf("%s (%s s)", d.Round(time.Millisecond), strconv.FormatFloat(d.Round(time.Millisecond).Seconds(), 'f', -1, 64))
+}
+
+// budgetError ends a request that had no deadline of its own when the read
+// budget ran out (a hanging or repeatedly failing service).
+type budgetError struct {
+	budget time.Duration
+	last   error
+}
+
+func (e *budgetError) Error() string {
+	s := fmt.Sprintf("no answer from Microsoft Graph within %s, the budget of a read without wait_timeout", e.budget)
+	if e.last != nil {
+		s += "; last error: " + e.last.Error()
+	}
+	return s
+}
+
+func (e *budgetError) Is(target error) bool { return target == ErrDeadline }
+func (e *budgetError) Unwrap() error        { return e.last }
 
 func (e *deadlineError) Is(target error) bool { return target == ErrDeadline }
 func (e *deadlineError) Unwrap() error        { return e.last }

@@ -61,22 +61,32 @@ type OperationError struct {
 }
 
 // State decides whether the operation has finished: the @odata.type first,
-// then the status (including the documented-but-wrong "completed").
+// then the status (including the documented-but-wrong "completed"). When
+// the two disagree, failure wins: a success type with status "failed" (or a
+// failure type with a success status) is failed, because a false success
+// would feed partial data downstream, while a false failure only stops the run.
 func (o *Operation) State() State {
+	byType, byStatus := StateRunning, StateRunning
 	t := strings.ToLower(o.ODataType)
 	switch {
 	case strings.HasSuffix(t, ".exportsuccessoperation"), t == "exportsuccessoperation", t == "#exportsuccessoperation":
-		return StateSucceeded
+		byType = StateSucceeded
 	case strings.HasSuffix(t, ".failedoperation"), t == "failedoperation", t == "#failedoperation":
-		return StateFailed
+		byType = StateFailed
 	}
 	switch strings.ToLower(o.Status) {
 	case "succeeded", "completed":
-		return StateSucceeded
+		byStatus = StateSucceeded
 	case "failed":
-		return StateFailed
+		byStatus = StateFailed
 	}
-	return StateRunning
+	switch {
+	case byType == StateFailed || byStatus == StateFailed:
+		return StateFailed
+	case byType != StateRunning:
+		return byType
+	}
+	return byStatus
 }
 
 // safeID is what an id must look like before it goes into a request path.

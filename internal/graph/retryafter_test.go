@@ -2,6 +2,8 @@ package graph
 
 import (
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,17 +15,35 @@ func TestParseRetryAfter(t *testing.T) {
 		want time.Duration
 		ok   bool
 	}{
-		"":                              {0, false},
-		"3":                             {3 * time.Second, true},
-		"2.128":                         {2128 * time.Millisecond, true},
-		" 0.5 ":                         {500 * time.Millisecond, true},
-		"0":                             {0, true},
-		"-1":                            {0, false},
-		"NaN":                           {0, false},
-		"soon":                          {0, false},
-		"1e9":                           {maxRetryAfter, true},
-		"Thu, 26 Nov 2026 12:00:07 GMT": {7 * time.Second, true},
-		"Thu, 26 Nov 2026 11:00:00 GMT": {0, true}, // in the past: retry now
+		"":                                 {0, false},
+		"3":                                {3 * time.Second, true},
+		"2.128":                            {2128 * time.Millisecond, true},
+		" 0.5 ":                            {500 * time.Millisecond, true},
+		"0":                                {0, true},
+		"-1":                               {0, false},
+		"NaN":                              {0, false},
+		"soon":                             {0, false},
+		"1e9":                              {0, false},
+		"inf":                              {0, false},
+		"Inf":                              {0, false},
+		"+Inf":                             {0, false},
+		"0x1p4":                            {0, false},
+		"0x10":                             {0, false},
+		"1_000":                            {0, false},
+		"+1":                               {0, false},
+		"1.":                               {0, false},
+		".5":                               {0, false},
+		"1.2.3":                            {0, false},
+		"1 000":                            {0, false},
+		"١٢":                               {0, false}, // Arabic-Indic digits are not DIGIT
+		"0.0000001":                        {100, true},
+		"007":                              {7 * time.Second, true},
+		"86400":                            {maxRetryAfter, true},
+		"99999999999999999999999":          {maxRetryAfter, true},
+		"Thursday, 26-Nov-26 12:00:07 GMT": {7 * time.Second, true}, // RFC 850, obsolete but allowed
+		"Thu Nov 26 12:00:07 2026":         {7 * time.Second, true}, // asctime
+		"Thu, 26 Nov 2026 12:00:07 GMT":    {7 * time.Second, true},
+		"Thu, 26 Nov 2026 11:00:00 GMT":    {0, true}, // in the past: retry now
 	}
 	for in, tc := range tests {
 		h := http.Header{}
@@ -37,8 +57,10 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
+var retryAfterGrammar = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
 func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"3", "2.128", "Thu, 26 Nov 2026 12:00:07 GMT", "-1", "1e400", "0x10", "Inf"} {
+	for _, s := range []string{"3", "2.128", "Thu, 26 Nov 2026 12:00:07 GMT", "-1", "1e400", "0x10", "Inf", "0x1p4", "1_000", "0.0000001", "+5", "5."} {
 		f.Add(s)
 	}
 	now := time.Now()
@@ -46,6 +68,12 @@ func FuzzParseRetryAfter(f *testing.F) {
 		d, ok := parseRetryAfter(http.Header{"Retry-After": {s}}, now)
 		if d < 0 || d > maxRetryAfter || (!ok && d != 0) {
 			t.Fatalf("parseRetryAfter(%q) = %v, %v", s, d, ok)
+		}
+		// The grammar of SPEC §5: digits with an optional .fraction, or an HTTP-date.
+		if v := strings.TrimSpace(s); ok && !retryAfterGrammar.MatchString(v) {
+			if _, err := http.ParseTime(v); err != nil {
+				t.Fatalf("parseRetryAfter accepted %q, which is neither delta-seconds nor an HTTP-date", s)
+			}
 		}
 	})
 }

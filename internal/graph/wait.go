@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -12,8 +13,12 @@ import (
 // otherwise it backs off (about 2 s growing to 30 s, with jitter). A 404 is
 // retried: the service may not list a just-created operation yet. A failed
 // operation is a result, not an error.
+//
+// However small timeout is, the first poll is made, and it may take up to
+// firstPollFloor: a "1ms" wait on a finished operation returns it.
 func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Duration) (*Operation, error) {
-	deadline := c.clock.Now().Add(timeout)
+	start := c.clock.Now()
+	deadline := start.Add(timeout)
 	// Bound every request of the wait by its deadline too, so that a hanging
 	// response (or token request) cannot hold the read past wait_timeout.
 	outer := ctx
@@ -25,7 +30,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 		return &WaitTimeoutError{OperationID: id, Timeout: timeout, LastStatus: lastStatus, Reason: reason, LastErr: lastErr}
 	}
 	for poll := 0; ; poll++ {
-		op, header, err := c.getOperation(ctx, id, deadline)
+		op, header, err := c.poll(outer, ctx, id, deadline, start, poll)
 		var wait time.Duration
 		var fromService bool
 		switch {
@@ -97,7 +102,21 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 	}
 }
 
+// poll reads the operation once (with request retries) within the wait's
+// deadline; the first poll gets at least firstPollFloor.
+func (c *Client) poll(outer, ctx context.Context, id string, deadline, start time.Time, n int) (*Operation, http.Header, error) {
+	if floor := start.Add(firstPollFloor); n == 0 && floor.After(deadline) {
+		fctx, cancel := context.WithDeadline(outer, floor)
+		defer cancel()
+		return c.getOperation(fctx, id, floor)
+	}
+	return c.getOperation(ctx, id, deadline)
+}
+
 const (
+	// firstPollFloor is the least time the first poll of a wait may take,
+	// whatever the timeout: any positive wait makes at least one request.
+	firstPollFloor = time.Second
 	// minPollInterval is the shortest wait between two polls of an operation.
 	minPollInterval = 100 * time.Millisecond
 	// lastPollLead is how long before the deadline the last poll starts.

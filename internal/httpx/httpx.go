@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -61,4 +63,28 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// RedactURL returns raw for an error message without its userinfo
+// ("user:password@"), also when raw does not parse as a URL.
+func RedactURL(raw string) string {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw
+	}
+	if u, err := url.Parse(raw); err == nil && u.Opaque == "" {
+		if u.User == nil {
+			return raw // an "@" in the path or query
+		}
+		u.User = nil
+		return u.String()
+	}
+	// Unparsable (or "user:pass@host", which parses as a scheme): a password
+	// may hold '/', '?' or '#', so drop everything between "//" and the last
+	// "@" of the whole text.
+	start := strings.Index(raw, "//")
+	if start < 0 || start > at {
+		return raw[at+1:]
+	}
+	return raw[:start+2] + raw[at+1:]
 }

@@ -69,3 +69,24 @@ func TestSleepStopsWithTheContext(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"https://graph.microsoft.com":              "https://graph.microsoft.com",
+		"https://user:hunter2@graph.example":       "https://graph.example",
+		"https://hunter2@graph.example/v1.0":       "https://graph.example/v1.0",
+		"https://user:pa%zzhunter2@graph.example":  "https://graph.example",
+		"https://user:hun/ter2@graph.example:443":  "https://graph.example:443",
+		"https://user:hun ter2@graph.example/x?y":  "https://graph.example/x?y",
+		"user:hunter2@graph.example":               "graph.example",
+		"https://graph.example/a?mail=x@y.example": "https://graph.example/a?mail=x@y.example",
+		"not a url at all":                         "not a url at all",
+		"https://graph.example/path?q=%zz":         "https://graph.example/path?q=%zz",
+	}
+	for in, want := range tests {
+		if got := httpx.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

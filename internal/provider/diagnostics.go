@@ -9,12 +9,49 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
 
 // addGraphError turns a Graph client error into one diagnostic, attached to
 // the attribute the user can fix where there is one. kind is "operation" or
 // "manifest"; waitTimeout is the configured value ("" when not waiting).
+//
+// Every diagnostic that carries text from a server is made here, so that
+// it passes through one sanitiser (cleanDiagnostics): the error types cut
+// each server-provided field at 1,000 runes when they render, and nothing
+// with a control character reaches the terminal.
 func addGraphError(diags *diag.Diagnostics, err error, kind, id, waitTimeout string) {
+	var out diag.Diagnostics
+	graphDiagnostic(&out, err, kind, id, waitTimeout)
+	diags.Append(cleanDiagnostics(out)...)
+}
+
+// cleanDiagnostics strips control characters (C0 but newline and tab, DEL,
+// C1) from the summary and detail of each diagnostic: a server must not be
+// able to clear the screen, recolour it or retitle the window.
+func cleanDiagnostics(in diag.Diagnostics) diag.Diagnostics {
+	out := make(diag.Diagnostics, 0, len(in))
+	for _, d := range in {
+		summary, detail := safetext.Strip(d.Summary()), safetext.Strip(d.Detail())
+		var p path.Path
+		if wp, ok := d.(diag.DiagnosticWithPath); ok {
+			p = wp.Path()
+		}
+		switch {
+		case d.Severity() == diag.SeverityWarning && !p.Equal(path.Empty()):
+			out.AddAttributeWarning(p, summary, detail)
+		case d.Severity() == diag.SeverityWarning:
+			out.AddWarning(summary, detail)
+		case !p.Equal(path.Empty()):
+			out.AddAttributeError(p, summary, detail)
+		default:
+			out.AddError(summary, detail)
+		}
+	}
+	return out
+}
+
+func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout string) {
 	var (
 		wte *graph.WaitTimeoutError
 		de  *graph.DecodeError
