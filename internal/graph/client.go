@@ -179,11 +179,16 @@ func defaultTransport() *http.Transport {
 func ParseEndpoint(s string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(s, "/"))
 	if err != nil {
+		if strings.Contains(s, "@") {
+			// url's errors quote pieces of the input ("invalid port
+			// \":pass\""), which may be a password's.
+			return nil, fmt.Errorf("invalid endpoint %q: not a valid URL", httpx.RedactURL(s))
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the whole URL, password included
+			err = ue.Err // url.Error repeats the whole URL
 		}
-		return nil, fmt.Errorf("invalid endpoint %q: %w", httpx.RedactURL(s), err)
+		return nil, fmt.Errorf("invalid endpoint %q: %w", s, err)
 	}
 	if u.Scheme != "https" {
 		return nil, fmt.Errorf("invalid endpoint %q: the scheme must be https", httpx.RedactURL(s))

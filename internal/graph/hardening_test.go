@@ -288,13 +288,14 @@ func TestParseEndpointRedactsCredentials(t *testing.T) {
 	for _, in := range []string{
 		"https://user:hunter2@graph.example", "https://hunter2@graph.example",
 		"https://user:hun%zzter2@graph.example", "http://user:hunter2@graph.example", "https://u:hunter2@graph.example/x",
+		"https://user:hun/ter2@graph.example", "https://user:hun%zz/ter2@graph.example",
 	} {
 		_, err := graph.ParseEndpoint(in)
 		if err == nil {
 			t.Errorf("ParseEndpoint(%q) accepted credentials", in)
 			continue
 		}
-		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "hun%zz") {
+		if strings.Contains(err.Error(), "hun") || strings.Contains(err.Error(), "ter2") {
 			t.Errorf("ParseEndpoint(%q) echoes the password: %v", in, err)
 		}
 		if !strings.Contains(err.Error(), "graph.example") {

@@ -22,7 +22,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 	// Bound every request of the wait by its deadline too, so that a hanging
 	// response (or token request) cannot hold the read past wait_timeout.
 	outer := ctx
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	ctx, cancel := context.WithTimeout(ctx, timeout) // a duration: the clock may be virtual
 	defer cancel()
 	var lastStatus string
 	var lastErr error
@@ -106,7 +106,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 // deadline; the first poll gets at least firstPollFloor.
 func (c *Client) poll(outer, ctx context.Context, id string, deadline, start time.Time, n int) (*Operation, http.Header, error) {
 	if floor := start.Add(firstPollFloor); n == 0 && floor.After(deadline) {
-		fctx, cancel := context.WithDeadline(outer, floor)
+		fctx, cancel := context.WithTimeout(outer, floor.Sub(c.clock.Now()))
 		defer cancel()
 		return c.getOperation(fctx, id, floor)
 	}

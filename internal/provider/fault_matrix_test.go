@@ -89,6 +89,38 @@ func TestFaultMatrix(t *testing.T) {
 			wantErr: []string{"Operation Did Not Finish In Time", `last status was "running"`, "asked to retry in 10m0s, after the deadline"},
 			gets:    2, tokens: 1,
 		},
+		// Issue 8: the defects of the outside review, where the user sees them.
+		"single read: Retry-After of an hour fails at once": {
+			script:  []fakegraph.Response{throttle("Retry-After", "3600")},
+			wantErr: []string{"Microsoft Graph Did Not Answer In Time", "asked to wait 1h0m0s (3600 s) (Retry-After)", "longer than the 5m0s a read without wait_timeout may take"},
+			gets:    1, tokens: 1,
+		},
+		"server text with escape sequences, 4 MiB long": {
+			script: []fakegraph.Response{fakegraph.ErrorResponse(400, "Bad\x1b[0mRequest",
+				"\x1b[2J\x1b]0;title\x07"+strings.Repeat("x", 4<<20-1000))},
+			wantErr: []string{"Microsoft Graph Request Failed", "HTTP 400 Bad Request: Bad[0mRequest: [2J]0;title" + strings.Repeat("x", 989) + "…"},
+			gets:    1, tokens: 1,
+		},
+		"a body for another operation": {
+			script:  []fakegraph.Response{fakegraph.OK(strings.Replace(fakegraph.DocSucceeded, docID, "00000000-1111-2222-3333-444444444444", 1))},
+			wantErr: []string{"Unexpected Response From Microsoft Graph", `the body describes operation "00000000-1111-2222-3333-444444444444", not the requested ` + docID},
+			gets:    1, tokens: 1,
+		},
+		"a stalled body is retried like a timeout": {
+			script: []fakegraph.Response{{Stall: true, Body: fakegraph.DocSucceeded}, ok},
+			gets:   2, tokens: 1,
+		},
+		"wait_timeout of 1ms on a finished operation": {
+			script: []fakegraph.Response{ok},
+			wait:   "1ms",
+			gets:   1, tokens: 1,
+		},
+		"wait_timeout of 1ms on a running operation": {
+			script:  []fakegraph.Response{fakegraph.OK(fakegraph.DocRunning)},
+			wait:    "1ms",
+			wantErr: []string{"Operation Did Not Finish In Time", `last status was "running"`},
+			gets:    1, tokens: 1,
+		},
 		"operation never finishes": {
 			script:  []fakegraph.Response{fakegraph.OK(fakegraph.DocRunning)},
 			wait:    "10m",

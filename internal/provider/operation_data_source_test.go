@@ -81,7 +81,35 @@ func TestOperationDocumentedExamples(t *testing.T) {
 			},
 		},
 	}
+	// Failure wins when @odata.type and status disagree (issue 8): the
+	// documented postcondition manifest_id != null must stop such a run.
+	tests["success type with status failed"] = struct {
+		body string
+		want map[string]knownvalue.Check
+	}{
+		body: strings.Replace(fakegraph.DocSucceeded, `"status": "succeeded"`, `"status": "failed"`, 1),
+		want: map[string]knownvalue.Check{
+			"status":            knownvalue.StringExact("failed"),
+			"resource_location": knownvalue.Null(),
+			"manifest_id":       knownvalue.Null(),
+		},
+	}
+	tests["failed type with status succeeded"] = struct {
+		body string
+		want map[string]knownvalue.Check
+	}{
+		body: strings.Replace(fakegraph.DocFailed, `"status": "failed"`, `"status": "succeeded"`, 1),
+		want: map[string]knownvalue.Check{
+			"status":        knownvalue.StringExact("succeeded"),
+			"error_code":    knownvalue.StringExact("5000"),
+			"error_message": knownvalue.StringExact("No data available"),
+			"manifest_id":   knownvalue.Null(),
+		},
+	}
 	for name, tc := range tests {
+		if tc.body == fakegraph.DocSucceeded && name != "succeeded" || tc.body == fakegraph.DocFailed && name != "failed" {
+			t.Fatalf("%s: the status replacement did not apply to the fixture", name)
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)

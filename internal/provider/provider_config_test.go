@@ -209,6 +209,34 @@ provider "partnerbilling" {
 }`, testTenant, testClientID),
 			want: []string{"Invalid Graph Endpoint", "the scheme must be https", "PARTNERBILLING_GRAPH_ENDPOINT"},
 		},
+		"graph endpoint with a password": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  tenant_id      = %q
+  client_id      = %q
+  client_secret  = "x"
+  graph_endpoint = "https://proxyuser:hunter2-endpoint-password@graph.example.com"
+}`, testTenant, testClientID),
+			// The exact quoted value proves the userinfo is gone.
+			want: []string{"Invalid Graph Endpoint", `Invalid endpoint "https://graph.example.com": expected https://host[:port] with no path, query or credentials`},
+		},
+		"unparsable graph endpoint with a password, from env": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  tenant_id     = %q
+  client_id     = %q
+  client_secret = "x"
+}`, testTenant, testClientID),
+			env:  map[string]string{"PARTNERBILLING_GRAPH_ENDPOINT": "https://user:hun%zz/ter2@graph.example.com"},
+			want: []string{"Invalid Graph Endpoint", `Invalid endpoint "https://graph.example.com": not a valid URL`, "PARTNERBILLING_GRAPH_ENDPOINT"},
+		},
+		"authority host with a password": {
+			provider: fmt.Sprintf(`provider "partnerbilling" {
+  tenant_id      = %q
+  client_id      = %q
+  client_secret  = "x"
+  authority_host = "http://user:hunter2-authority-password@login.example.com"
+}`, testTenant, testClientID),
+			want: []string{"Invalid Authority Host", `"http://login.example.com" is not an https URL`},
+		},
 		"graph endpoint with a path": {
 			provider: fmt.Sprintf(`provider "partnerbilling" {
   tenant_id      = %q
