@@ -33,17 +33,17 @@ type LogFunc func(ctx context.Context, msg string, fields map[string]any)
 const DefaultEndpoint = "https://graph.microsoft.com"
 
 const (
-	billingPath            = "/v1.0/reports/partners/billing/"
-	defaultMaxRetries      = 5
-	defaultMaxBodyBytes    = 4 << 20
-	defaultRequestTimeout  = 60 * time.Second
+	billingPath           = "/v1.0/reports/partners/billing/"
+	defaultMaxRetries     = 5
+	defaultMaxBodyBytes   = 4 << 20
+	defaultRequestTimeout = 60 * time.Second
 	// DefaultReadBudget bounds a read made without a deadline of its own (a
 	// data source without wait_timeout): attempts, retries and Retry-After
 	// sleeps together. A plan never hangs for an hour on one throttled read.
 	DefaultReadBudget = 5 * time.Minute
 	// minAttemptInterval is the shortest time between the starts of two
 	// attempts of one request, whatever Retry-After says.
-	minAttemptInterval = 100 * time.Millisecond
+	minAttemptInterval     = 100 * time.Millisecond
 	defaultUserAgentPrefix = "terraform-provider-partnerbilling"
 )
 

@@ -87,7 +87,9 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 				"If this persists, report the request-id to Microsoft support.\n\n"+capitalize(err.Error()))
 	case errors.Is(err, graph.ErrDeadline), errors.Is(err, context.DeadlineExceeded):
 		diags.AddError("Microsoft Graph Did Not Answer In Time",
-			"The request could not complete before its deadline (the service is throttling or failing).\n\n"+capitalize(err.Error()))
+			"The request could not complete in time: Microsoft Graph is throttling or failing. A read without wait_timeout gives up "+
+				"after 5 minutes in all, and at once when the service asks to wait longer than that. Try again later, or set wait_timeout to wait longer.\n\n"+
+				capitalize(err.Error()))
 	default:
 		diags.AddError("Microsoft Graph Request Failed", fmt.Sprintf("Reading %s %s failed.\n\n%s", kind, id, capitalize(err.Error())))
 	}
