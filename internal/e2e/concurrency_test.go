@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 )
@@ -77,4 +78,43 @@ func TestManyReadsUnderThrottling(t *testing.T) {
 		t.Errorf("%d GETs, want %d (one per read plus one per throttled answer)", gets, want)
 	}
 	t.Logf("%d reads, %d GETs, %d token requests", n, gets, tokens)
+}
+
+// TestFailingTokenEndpointCostsOneCycle: 25 reads against a token endpoint
+// that answers 503 share one retry cycle (3 token requests, about 3 s of
+// backoff) instead of running 25 cycles in series behind each other.
+func TestFailingTokenEndpointCostsOneCycle(t *testing.T) {
+	t.Parallel()
+	const n = 25
+	var cfg strings.Builder
+	for i := range n {
+		fmt.Fprintf(&cfg, "data \"partnerbilling_operation\" \"op%d\" {\n  id = \"00000000-0000-4000-8000-%012d\"\n}\n", i, i)
+	}
+	w := newWorkspace(t, cfg.String())
+	for range 200 {
+		w.srv.ScriptToken(fakegraph.Status(503, `{"error":"temporarily_unavailable","error_description":"AADSTS90033: A transient error has occurred."}`))
+	}
+	start := time.Now()
+	cmd, out := w.command(t.Context(), nil, "plan", "-input=false", "-no-color")
+	if err := cmd.Run(); err == nil {
+		t.Fatalf("plan succeeded without a token:\n%s", out)
+	}
+	elapsed := time.Since(start)
+	if got := strings.Count(out.String(), "Error: Authentication Failed"); got != n {
+		t.Errorf("%d Authentication Failed errors, want one per read (%d)\n%s", got, n, out)
+	}
+	if !strings.Contains(out.String(), "AADSTS90033") {
+		t.Errorf("the errors do not say what the identity platform answered:\n%s", out)
+	}
+	if got := len(w.srv.TokenRequests()); got != 3 {
+		t.Errorf("%d token requests for %d reads, want one cycle of 3", got, n)
+	}
+	if len(w.srv.GraphRequests()) != 0 {
+		t.Errorf("Graph was called without a token")
+	}
+	// One cycle sleeps 1 s + 2 s between its attempts; 25 cycles would take 75 s.
+	if elapsed > 15*time.Second {
+		t.Errorf("plan took %v, want about one token cycle (3 s)", elapsed)
+	}
+	t.Logf("%d reads failed after %v with %d token requests", n, elapsed.Round(time.Millisecond), len(w.srv.TokenRequests()))
 }
