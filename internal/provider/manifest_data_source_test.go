@@ -69,12 +69,21 @@ func (s expectNoSecret) CheckState(_ context.Context, req statecheck.CheckStateR
 		resp.Error = err
 		return
 	}
-	for _, v := range s {
-		if strings.Contains(string(b), v) {
-			resp.Error = fmt.Errorf("the state holds a secret (%.12s…)", v)
-			return
+	if v := findSecret(string(b), s); v != "" {
+		resp.Error = fmt.Errorf("the state holds a secret (%.12s…)", v)
+	}
+}
+
+// findSecret returns the first of secrets that text holds, as it is or as
+// JSON escapes it ("&" becomes \u0026 in state and plan JSON); "" if none.
+func findSecret(text string, secrets []string) string {
+	for _, v := range secrets {
+		quoted, _ := json.Marshal(v)
+		if strings.Contains(text, v) || strings.Contains(text, string(quoted[1:len(quoted)-1])) {
+			return v
 		}
 	}
+	return ""
 }
 
 func TestManifestDataSourceMapsEveryField(t *testing.T) {

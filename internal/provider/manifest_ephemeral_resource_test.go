@@ -47,11 +47,8 @@ func (s expectNoSecretInPlan) CheckPlan(_ context.Context, req plancheck.CheckPl
 		resp.Error = err
 		return
 	}
-	for _, v := range s {
-		if strings.Contains(string(b), v) {
-			resp.Error = fmt.Errorf("the plan holds a secret (%.12s…)", v)
-			return
-		}
+	if v := findSecret(string(b), s); v != "" {
+		resp.Error = fmt.Errorf("the plan holds a secret (%.12s…)", v)
 	}
 }
 
