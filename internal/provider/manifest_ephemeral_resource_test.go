@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/echoprovider"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -248,4 +251,47 @@ resource "echo" "test" {}
 				knownvalue.StringExact("https://acct.blob.core.windows.net/partnerbilling/x/a%20b.json.gz?"+sas)),
 		},
 	})
+}
+
+// TestManifestEphemeralExpiryPrecondition runs the documented check
+// (examples/ephemeral-resources/partnerbilling_manifest/expiry.tf): a token
+// that expires within 15 minutes stops the run before the download; a later
+// one, or one without se=, passes.
+func TestManifestEphemeralExpiryPrecondition(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile("../../examples/ephemeral-resources/partnerbilling_manifest/expiry.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		sas     string
+		wantErr bool
+	}{
+		"expires in 5 minutes": {"sv=2021-08-06&se=" + url.QueryEscape(time.Now().UTC().Add(5*time.Minute).Format(time.RFC3339)) + "&sig=x", true},
+		"expires in 2 hours":   {"sv=2021-08-06&se=" + url.QueryEscape(time.Now().UTC().Add(2*time.Hour).Format(time.RFC3339)) + "&sig=x", false},
+		"no expiry":            {"sv=2021-08-06&sig=x", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.srv.SetManifest(manifestID, fakegraph.NewManifest(manifestID, "https://acct.blob.core.windows.net/d", tc.sas, "a.json.gz").Body())
+			// The example downloads with curl; here the command only proves it ran.
+			cfg := strings.Replace(string(example), `curl -sSf -o first-blob.json.gz \"$URL\"`, `test -n \"$URL\"`, 1)
+			if cfg == string(example) {
+				t.Fatal("the example's command changed: update this test")
+			}
+			step := resource.TestStep{
+				Config:          e.providerBlock() + cfg,
+				ConfigVariables: config.Variables{"manifest_id": config.StringVariable(manifestID)},
+			}
+			if tc.wantErr {
+				step.ExpectError = wantError("The SAS token of manifest "+manifestID+" expires within 15 minutes")
+			} else {
+				step.ConfigStateChecks = []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("terraform_data.download_checked", tfjsonpath.New("id"), knownvalue.NotNull()),
+				}
+			}
+			e.ephemeralStep(t, step)
+		})
+	}
 }
