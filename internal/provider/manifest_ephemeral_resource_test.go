@@ -285,7 +285,7 @@ func TestManifestEphemeralExpiryPrecondition(t *testing.T) {
 				ConfigVariables: config.Variables{"manifest_id": config.StringVariable(manifestID)},
 			}
 			if tc.wantErr {
-				step.ExpectError = wantError("The SAS token of manifest "+manifestID+" expires within 15 minutes")
+				step.ExpectError = wantError("The SAS token of manifest " + manifestID + " expires within 15 minutes")
 			} else {
 				step.ConfigStateChecks = []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("terraform_data.download_checked", tfjsonpath.New("id"), knownvalue.NotNull()),
