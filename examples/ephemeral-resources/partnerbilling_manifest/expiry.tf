@@ -1,7 +1,7 @@
 # Stop before downloading when the SAS token expires within 15 minutes (the
 # manifest was read long after the export, or the run is slow). A token
 # without a readable expiry (sas_expires_at null) passes. The check sits on
-# the resource that downloads: Terraform 1.11 crashes in `terraform show
+# the resource that downloads: Terraform 1.11.4 crashes in `terraform show
 # -json` on a postcondition of an ephemeral resource.
 variable "manifest_id" {
   type = string
