@@ -74,8 +74,11 @@ func TestManifestEphemeralMapsEveryField(t *testing.T) {
 		}
 		return path
 	}
-	expiry := m.SASToken[strings.Index(m.SASToken, "se=")+3:]
-	expiry = strings.ReplaceAll(expiry[:strings.Index(expiry, "&")], "%3A", ":")
+	q, err := url.ParseQuery(m.SASToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiry := q.Get("se")
 	e.ephemeralStep(t, resource.TestStep{
 		Config: e.providerBlock() + `
 ephemeral "partnerbilling_manifest" "test" {
