@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs examples/demo against a local fake of Microsoft Graph and the Microsoft
 # identity platform (cmd/fakegraph): no Azure tenant, no network, no secrets.
-# Used by `make demo`. Needs go and terraform on PATH.
+# Used by `make demo`. Needs go, terraform (>= 1.10), curl and gunzip on PATH.
+# DEMO_KEEP=1 keeps the working directory (state, downloads) instead of
+# removing it on exit.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +21,11 @@ cleanup() {
     kill -KILL "$fake_pid" 2>/dev/null || true
     wait "$fake_pid" 2>/dev/null || true
   fi
-  rm -rf "$tmp"
+  if [[ -n "${DEMO_KEEP:-}" ]]; then
+    echo "demo: DEMO_KEEP is set: the working directory and the downloads stay in $tmp/work" >&2
+  else
+    rm -rf "$tmp"
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -27,6 +33,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 command -v terraform >/dev/null || { echo "demo: terraform is not on PATH" >&2; exit 1; }
+for tool in curl gunzip; do
+  command -v "$tool" >/dev/null || { echo "demo: $tool is not on PATH (the download step uses it)" >&2; exit 1; }
+done
 
 echo "==> building the provider and the fake Graph into $tmp/bin"
 mkdir -p "$tmp/bin"
@@ -74,12 +83,27 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> terraform apply (the provider polls a running export; this takes a few seconds)"
+echo "==> terraform apply (the provider polls a running export, reads its manifest, and local-exec downloads the blobs; a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
 terraform apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
 echo
-echo "==> requests the provider sent to the fake Graph"
+echo "==> the blobs that local-exec downloaded through the ephemeral URLs (removed on exit; DEMO_KEEP=1 make demo keeps them)"
+find downloads -type f | sort | while read -r f; do
+  printf '    %s: %s rows (gzip JSON Lines), e.g. %s\n' "$tmp/work/$f" "$(gunzip -c "$f" | wc -l | tr -d ' ')" \
+    "$(gunzip -c "$f" | head -n 1 | cut -c 1-110)..."
+done
+
+echo
+echo "==> grep -cE 'sig=|sv=20' terraform.tfstate   (any SAS token has both)"
+if grep -qE 'sig=|sv=20' terraform.tfstate; then
+  echo "demo: the state holds a SAS token" >&2
+  exit 1
+fi
+echo "    $(grep -cE 'sig=|sv=20' terraform.tfstate || true) matches: the state has the manifest, never its token or URLs"
+
+echo
+echo "==> requests sent to the fake Graph and its blob store"
 cat "$tmp/fakegraph.log"
 
 cat <<'EOF'
@@ -92,9 +116,19 @@ What to look at:
   * error_code = "5000", error_message = "No data available": a failed export
     is data, not an error; the run still succeeds. A postcondition on
     manifest_id != null stops a pipeline on it (docs/data-sources/operation.md).
+  * The manifest: data.partnerbilling_manifest gives the blob names and an etag
+    (state-safe: no SAS token, no URL); ephemeral.partnerbilling_manifest gives
+    each blob's download URL, which only the local-exec provisioner sees (its
+    output is suppressed because it holds secrets). The fake blob store checked
+    each URL's SAS signature before serving the gzip JSON Lines counted above.
   * The request log: one OpenID discovery GET (.../v2.0/.well-known/openid-configuration)
-    and one token request (POST .../oauth2/v2.0/token), shared by both data
-    sources, then GETs of the two operations, about a second apart for the one
-    being waited on. The fake logs only method, path, status and duration, never
-    headers; to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
+    and one token request (POST .../oauth2/v2.0/token) per provider process,
+    shared by every read in it (Terraform runs one process for the plan and
+    one for the apply, which opens the ephemeral resource again); GETs of the
+    two operations, about a second apart for the one being waited on; the
+    manifest GETs (the data source, and the ephemeral resource at plan and at
+    apply); and the blob downloads (GET /partnerbilling/..., from curl, never
+    from the provider). The fake logs
+    only method, path, status and duration, never headers or query strings; to
+    see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
 EOF

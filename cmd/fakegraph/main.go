@@ -7,13 +7,17 @@
 // Once it listens, it writes the CA certificate to -ca-file and then, atomically,
 // a sourceable -env-file that points the provider at the fake:
 // PARTNERBILLING_GRAPH_ENDPOINT, PARTNERBILLING_AUTHORITY_HOST, ARM_TENANT_ID,
-// ARM_CLIENT_ID, ARM_CLIENT_SECRET and SSL_CERT_FILE.
+// ARM_CLIENT_ID, ARM_CLIENT_SECRET, SSL_CERT_FILE and CURL_CA_BUNDLE (curl
+// reads its CA bundle from there, not from SSL_CERT_FILE).
 //
 // Scenario: operation 6fe687d7-1e0f-4bd6-9091-4672691f64bc answers "running"
 // (Retry-After: 1) three times, then succeeds with manifest
-// 8fe347d7-1e0f-4bd6-9091-4672691f32db; operation
+// 8fe347d7-1e0f-4bd6-9091-4672691f32db, whose two blobs (4 and 3 invoice
+// reconciliation rows, gzip JSON Lines) a fake blob store on a second port
+// serves to holders of the manifest's SAS token; operation
 // 0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90 has failed with code "5000",
-// "No data available". The four export endpoints work as in the package.
+// "No data available". The four export endpoints work as in the package,
+// and the manifests of the exports they start are on the blob store too.
 package main
 
 import (
@@ -39,6 +43,7 @@ const (
 	demoClientID    = "de30c11e-0000-4000-8000-00000000fa4e"
 	waitOperationID = fakegraph.DocOperationID
 	failOperationID = "0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90"
+	demoInvoice     = "G016907411"
 )
 
 func main() {
@@ -77,10 +82,15 @@ func run() error {
 	running := fakegraph.OK(fakegraph.Running(waitOperationID), "Retry-After", "1")
 	s.ScriptOperation(waitOperationID, running, running, running,
 		fakegraph.OK(fakegraph.Succeeded(waitOperationID, s.ManifestURL(fakegraph.DocManifestID))))
-	s.SetManifest(fakegraph.DocManifestID, fakegraph.ManifestBody(fakegraph.DocManifestID,
-		s.URL()+"/fakestorage/"+fakegraph.DocManifestID, fakegraph.FakeSASToken(),
-		"part-00000-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz",
-		"part-00001-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz"))
+	store, err := s.StartBlobStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	s.UseBlobStore(store)
+	s.PublishManifest(store, fakegraph.DocManifestID,
+		fakegraph.BlobFile{Name: "part-00000-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz", Content: fakegraph.ReconciliationRows(demoInvoice, 0, 4)},
+		fakegraph.BlobFile{Name: "part-00001-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz", Content: fakegraph.ReconciliationRows(demoInvoice, 4, 3)})
 	s.ScriptOperation(failOperationID, fakegraph.OK(fakegraph.Failed(failOperationID, "5000", "No data available")))
 
 	if *caFile != "" {
@@ -101,6 +111,7 @@ func run() error {
 			{"ARM_CLIENT_ID", demoClientID},
 			{"ARM_CLIENT_SECRET", secret},
 			{"SSL_CERT_FILE", ca},
+			{"CURL_CA_BUNDLE", ca},
 		} {
 			fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 		}
@@ -109,7 +120,7 @@ func run() error {
 		}
 		defer os.Remove(*envFile) // the URL in it dies with this process
 	}
-	log.Printf("listening on %s (tenant %s, client %s)", s.URL(), demoTenantID, demoClientID)
+	log.Printf("listening on %s (tenant %s, client %s); blob store on %s", s.URL(), demoTenantID, demoClientID, store.URL())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -13,8 +13,10 @@ import (
 
 // TestNoSecretInLogsOutputOrState runs secret authentication through
 // Terraform with TF_LOG=TRACE over a throttled request, a failed operation,
-// a wait and a failing run with a wrong secret, and fails if the secret, an
-// access token or a SAS token appears in a log, the CLI output or the state.
+// a wait, a manifest read as data and opened as an ephemeral resource (its
+// URL handed to a provisioner), and a failing run with a wrong secret, and
+// fails if the secret, an access token, the SAS token or a blob URL appears
+// in a log, the CLI output or the state.
 // (TestAuthMethodsThroughTerraform does the same for the other methods,
 // certificate key material and client assertions included.)
 func TestNoSecretInLogsOutputOrState(t *testing.T) {
@@ -41,6 +43,24 @@ data "partnerbilling_operation" "waited" {
 output "manifest" {
   value = data.partnerbilling_operation.ok.manifest_id
 }
+
+# The manifest of the waited export, read as data (no token) and opened as
+# an ephemeral resource whose URL a provisioner receives.
+data "partnerbilling_manifest" "waited" {
+  id = data.partnerbilling_operation.waited.manifest_id
+}
+
+ephemeral "partnerbilling_manifest" "waited" {
+  id = data.partnerbilling_operation.waited.manifest_id
+}
+
+resource "terraform_data" "download" {
+  triggers_replace = data.partnerbilling_manifest.waited.etag
+
+  provisioner "local-exec" {
+    command = "printf '%s' '${ephemeral.partnerbilling_manifest.waited.blobs[0].url}' > received-url"
+  }
+}
 `)
 	w.srv.ScriptOperation(okID,
 		fakegraph.ErrorResponse(429, "TooManyRequests", "slow down", "Retry-After", "0.2"),
@@ -48,7 +68,11 @@ output "manifest" {
 	w.srv.ScriptOperation(failedID, fakegraph.OK(fakegraph.Failed(failedID, "5000", "No data available")))
 	w.srv.ScriptOperation(waitID, fakegraph.OK(fakegraph.Running(waitID), "Retry-After", "0.1"),
 		fakegraph.OK(fakegraph.Succeeded(waitID, w.srv.ManifestURL("m-1"))))
-	w.srv.SetManifest("m-1", fakegraph.ManifestBody("m-1", w.srv.URL()+"/fakestorage/m-1", fakegraph.FakeSASToken(), "part-1.json.gz"))
+	sas := fakegraph.FakeSASToken()
+	w.srv.ScriptManifest("m-1",
+		fakegraph.ErrorResponse(429, "TooManyRequests", "slow down", "Retry-After", "0.2"),
+		fakegraph.OK(fakegraph.ManifestBody("m-1", w.srv.URL()+"/fakestorage/m-1", sas, "2023 03/part-1.json.gz")))
+	blobURL := w.srv.URL() + "/fakestorage/m-1/2023%2003/part-1.json.gz?" + sas
 
 	texts := map[string]string{}
 	record := func(name, out, log string) {
@@ -70,8 +94,16 @@ output "manifest" {
 		t.Fatal(err)
 	}
 	texts["state"] = string(state)
+	// The scan proves something only if the token went through the run.
+	if got, _ := os.ReadFile(filepath.Join(w.dir, "received-url")); string(got) != blobURL {
+		t.Fatalf("the provisioner received %q, want %q", got, blobURL)
+	}
+	if !strings.Contains(texts["TRACE log of apply"], "manifests/m-1") {
+		t.Fatal("the TRACE log of apply shows no manifest request")
+	}
 
-	secrets := map[string]string{"client secret": secret, "wrong client secret": wrong, "SAS token": fakegraph.FakeSASToken()}
+	secrets := map[string]string{"client secret": secret, "wrong client secret": wrong, "SAS token": sas, "blob URL": blobURL,
+		"SAS signature": sas[strings.Index(sas, "sig=")+len("sig="):]}
 	tokens := w.srv.IssuedTokens()
 	if len(tokens) < 2 {
 		t.Fatalf("%d tokens issued, want one per successful run", len(tokens))

@@ -15,6 +15,9 @@
 //   - GET  /_apis/distributedtask/idtoken (GitHub Actions OIDC token requests)
 //   - GET  /v1.0/reports/partners/billing/operations/{id}
 //   - GET  /v1.0/reports/partners/billing/manifests/{id}
+//
+// and, on a port of its own (StartBlobStore), the blobs of manifests, for
+// holders of a valid SAS token.
 //   - POST /v1.0/reports/partners/billing/{usage|reconciliation}/{billed|unbilled}/export
 //
 // WriteAzureCLI writes a fake `az` executable that hands out its tokens.
@@ -95,18 +98,20 @@ type Server struct {
 	once    sync.Once
 	active  sync.WaitGroup
 
-	mu         sync.Mutex
-	closed     bool
-	requests   []Request
-	clients    map[clientKey]*Client
-	tenants    map[string]bool
-	tokens     map[string]token
-	issued     []string
-	tokenQueue []Response
-	ops        map[string]*script
-	manifests  map[string]string
-	exports    map[string][]Response
-	transports []*http.Transport
+	mu              sync.Mutex
+	closed          bool
+	requests        []Request
+	clients         map[clientKey]*Client
+	tenants         map[string]bool
+	tokens          map[string]token
+	issued          []string
+	tokenQueue      []Response
+	ops             map[string]*script
+	manifests       map[string]string
+	manifestScripts map[string]*script // ScriptManifest; wins over manifests
+	blobs           *BlobStore         // UseBlobStore
+	exports         map[string][]Response
+	transports      []*http.Transport
 
 	github         *githubOIDC
 	githubQueue    []Response

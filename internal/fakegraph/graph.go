@@ -117,12 +117,12 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, body []byte)
 			return notAllowed(http.MethodGet)
 		}
 		s.mu.Lock()
-		m, found := s.manifests[id]
+		resp, found := s.manifestAnswer(id)
 		s.mu.Unlock()
 		if !found {
 			return fail(http.StatusNotFound, "NotFound", fmt.Sprintf("Manifest '%s' was not found.", id))
 		}
-		return answer(OK(m))
+		return answer(resp)
 	}
 	if billed, ok := exportBilled[rest]; ok {
 		if r.Method != http.MethodPost {
@@ -165,8 +165,7 @@ func firstSegmentAfterVersion(p string) string {
 func (s *Server) newExportOperation() string {
 	opID, mID := newGUID(), newGUID()
 	running := OK(Running(opID), "Retry-After", ExportRetryAfter)
-	manifest := ManifestBody(mID, s.url+"/fakestorage/"+mID, FakeSASToken(),
-		"part-00000-"+newGUID()+".c000.json.gz", "part-00001-"+newGUID()+".c000.json.gz")
+	manifest := s.exportManifest(mID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.manifests[mID] = manifest

@@ -65,10 +65,13 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Read Cancelled", fmt.Sprintf("Reading %s %s was cancelled before it finished.\n\n%s", kind, id, capitalize(err.Error())))
 	case errors.Is(err, graph.ErrNotFound):
+		hint := "if the export was started moments ago, set wait_timeout so that the read waits until the " + kind + " is listed"
+		if kind == "manifest" {
+			hint = "use the manifest_id of a succeeded export, and start a new export if that one is old (the service forgets old exports)"
+		}
 		diags.AddAttributeError(path.Root("id"), capitalize(kind)+" Not Found",
-			fmt.Sprintf("Microsoft Graph has no partner-billing %s with id %q in this tenant. Check the id and the tenant; "+
-				"if the export was started moments ago, set wait_timeout so that the read waits until the %s is listed.\n\n%s",
-				kind, id, kind, capitalize(err.Error())))
+			fmt.Sprintf("Microsoft Graph has no partner-billing %s with id %q in this tenant. Check the id and the tenant; %s.\n\n%s",
+				kind, id, hint, capitalize(err.Error())))
 	case errors.Is(err, graph.ErrForbidden):
 		diags.AddError("Access Denied By Microsoft Graph",
 			"Microsoft Graph refused the request. The app registration needs the PartnerBilling.Read.All permission "+

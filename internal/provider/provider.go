@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -26,7 +27,10 @@ import (
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 )
 
-var _ provider.Provider = &partnerBillingProvider{}
+var (
+	_ provider.Provider                       = &partnerBillingProvider{}
+	_ provider.ProviderWithEphemeralResources = &partnerBillingProvider{}
+)
 
 // New returns the provider factory for providerserver.Serve. Options exist
 // for tests (an HTTP client that trusts a fake, an injected clock).
@@ -323,16 +327,24 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	data := &providerData{client: client, interrupt: p.interrupt}
 	resp.DataSourceData = data
 	resp.ResourceData = data
+	resp.EphemeralResourceData = data
 }
 
 func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewOperationDataSource,
+		NewManifestDataSource,
 	}
 }
 
 func (p *partnerBillingProvider) Resources(_ context.Context) []func() resource.Resource {
 	return nil
+}
+
+func (p *partnerBillingProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		NewManifestEphemeralResource,
+	}
 }
 
 // settings reads provider arguments with their environment fallbacks,

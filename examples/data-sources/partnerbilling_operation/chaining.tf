@@ -1,5 +1,7 @@
-# Chain the manifest id into the next step: here a job that downloads the
-# export's blobs (it fetches the manifest itself, see "Starting an export").
+# Chain the manifest id into the next step: here a job of your own that takes
+# the id. (To download the blobs from Terraform itself, pass the id to the
+# partnerbilling_manifest data source and ephemeral resource: see the guide
+# "From export to downloaded files".)
 # One operation has one manifest, so the job runs once per operation; it runs
 # again when you point unbilled_operation_id at another export
 # (terraform apply -var unbilled_operation_id=...). Needs Terraform >= 1.4.
