@@ -102,6 +102,7 @@ type Server struct {
 	ops        map[string]*script
 	manifests  map[string]string
 	exports    map[string][]Response
+	exportOps  exportScripts
 	transports []*http.Transport
 
 	github         *githubOIDC
