@@ -175,7 +175,9 @@ attribute_set = "full"`, "reconciliation/unbilled/export",
 func TestExportLifecycle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	cfg := func(args string) string { return e.exportConfig("billed_usage_export", `invoice_id = "G000000001"`+"\n"+args) }
+	cfg := func(args string) string {
+		return e.exportConfig("billed_usage_export", `invoice_id = "G000000001"`+"\n"+args)
+	}
 	var firstID string
 	destroyFrom := 0
 	e.run(t,
