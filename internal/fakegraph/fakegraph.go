@@ -111,6 +111,7 @@ type Server struct {
 	manifestScripts map[string]*script // ScriptManifest; wins over manifests
 	blobs           *BlobStore         // UseBlobStore
 	exports         map[string][]Response
+	exportOps       exportScripts
 	transports      []*http.Transport
 
 	github         *githubOIDC

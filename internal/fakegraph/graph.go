@@ -51,10 +51,7 @@ func (s *Server) SetManifest(id, body string) {
 // "reconciliation/billed/export", "reconciliation/unbilled/export",
 // optionally with a leading "/" or the whole BasePath; anything else panics.
 func (s *Server) ScriptExport(path string, rs ...Response) {
-	p := strings.TrimPrefix(strings.TrimPrefix(path, "/"), strings.TrimPrefix(BasePath, "/"))
-	if _, ok := exportBilled[p]; !ok {
-		panic(fmt.Sprintf("fakegraph: ScriptExport: unknown export path %q", path))
-	}
+	p := exportPath(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.exports[p] = append(s.exports[p], rs...)
@@ -144,7 +141,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, body []byte)
 			}
 			return fail(status, code, msg)
 		}
-		return answer(Status(http.StatusAccepted, "", "Location", s.OperationURL(s.newExportOperation())))
+		return answer(s.acceptExport(rest, body))
 	}
 	seg, _, _ := strings.Cut(rest, "/")
 	return fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg))
@@ -158,19 +155,6 @@ func firstSegmentAfterVersion(p string) string {
 		}
 	}
 	return seg[len(seg)-1]
-}
-
-// newExportOperation registers an operation that answers running twice, then
-// succeeded with a registered two-blob manifest, and returns its id.
-func (s *Server) newExportOperation() string {
-	opID, mID := newGUID(), newGUID()
-	running := OK(Running(opID), "Retry-After", ExportRetryAfter)
-	manifest := s.exportManifest(mID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.manifests[mID] = manifest
-	s.ops[opID] = &script{rs: []Response{running, running, OK(Succeeded(opID, s.ManifestURL(mID)))}}
-	return opID
 }
 
 var currencyRE = regexp.MustCompile(`^[A-Za-z]{3}$`)

@@ -138,12 +138,11 @@ func (s *Server) PublishManifest(b *BlobStore, id string, files ...BlobFile) Man
 }
 
 // exportManifest is the manifest body of an operation started through an
-// export endpoint: two blobs in the blob store when there is one.
-func (s *Server) exportManifest(id string) string {
+// export endpoint: two blobs in the blob store when there is one. The
+// caller holds s.mu.
+func (s *Server) exportManifestLocked(id string) string {
 	names := []string{"part-00000-" + id + ".c000.json.gz", "part-00001-" + id + ".c000.json.gz"}
-	s.mu.Lock()
 	b := s.blobs
-	s.mu.Unlock()
 	if b == nil {
 		return ManifestBody(id, s.url+"/fakestorage/"+id, FakeSASToken(), names...)
 	}

@@ -3,14 +3,17 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
@@ -245,8 +248,13 @@ func (r *response) decodeError(err error) error {
 // Retry-After, never sleeping past the deadline (the earlier of ctx's and
 // the one given); a 401 refreshes the token once. Without any deadline, the
 // read budget is the deadline. No two attempts start less than
-// minAttemptInterval apart.
-func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time) (*response, error) {
+// minAttemptInterval apart. With a payload (at most one), the request
+// carries its JSON body and follows its stricter retry policy (see payload).
+func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time, p ...*payload) (*response, error) {
+	var pl *payload
+	if len(p) > 0 {
+		pl = p[0]
+	}
 	u := *c.base
 	u.Path = billingPath + rel
 	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
@@ -273,7 +281,7 @@ func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time)
 			}
 		}
 		lastStart = c.clock.Now()
-		resp, err := c.attempt(ctx, method, &u, attempt)
+		resp, err := c.attempt(ctx, method, &u, attempt, pl)
 		if err == nil {
 			return resp, nil
 		}
@@ -286,7 +294,7 @@ func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time)
 			attempt--
 			continue
 		}
-		if errors.Is(err, ErrAuthentication) || !retryable(err) {
+		if errors.Is(err, ErrAuthentication) || !pl.retryable(err) {
 			return nil, err
 		}
 		lastErr = err
@@ -326,8 +334,12 @@ func (c *Client) ended(outer, ctx context.Context, budget time.Duration, lastErr
 	return &budgetError{budget: budget, last: lastErr}
 }
 
-// transportError is a failure before any HTTP status was received.
-type transportError struct{ err error }
+// transportError is a failure before any HTTP status was received; sent
+// says whether the request (its headers at least) may have reached the server.
+type transportError struct {
+	err  error
+	sent bool
+}
 
 func (e *transportError) Error() string { return e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
@@ -348,14 +360,22 @@ func retryable(err error) bool {
 	return false
 }
 
-func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt int) (*response, error) {
+func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt int, p *payload) (*response, error) {
+	p.begin()
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, c.requestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, method, u.String(), nil)
+	// Whether the request went out decides whether a POST may be sent again.
+	var wrote atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
+	var reqBody io.Reader
+	if p != nil {
+		reqBody = bytes.NewReader(p.body) // a new reader per attempt: the body is sent whole every time
+	}
+	req, err := http.NewRequestWithContext(actx, method, u.String(), reqBody)
 	if err != nil {
 		return nil, fmt.Errorf("building request: %w", err)
 	}
@@ -364,24 +384,30 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("client-request-id", crid)
 	req.Header.Set("User-Agent", c.userAgent)
+	if p != nil {
+		req.Header.Set("Content-Type", "application/json")
+		p.clientRequestID = crid
+	}
 
 	start := c.clock.Now()
 	res, err := c.http.Do(req)
 	if err != nil {
+		sent := wrote.Load()
+		p.noAnswer(sent)
 		c.log(ctx, "Graph request failed", map[string]any{
-			"method": method, "path": u.Path, "attempt": attempt, "client_request_id": crid, "error": redactURLError(err),
+			"method": method, "path": u.Path, "attempt": attempt, "client_request_id": crid, "error": redactURLError(err), "request_sent": sent,
 		})
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if actx.Err() != nil {
-			return nil, &transportError{err: fmt.Errorf("%s %s: no response within %s", method, u.Path, c.requestTimeout)}
+			return nil, &transportError{err: fmt.Errorf("%s %s: no response within %s", method, u.Path, c.requestTimeout), sent: sent}
 		}
 		if tlsErr := httpx.CertificateError(err); tlsErr != nil {
 			return nil, fmt.Errorf("%s %s: the TLS certificate of %s is not trusted (the system roots, SSL_CERT_FILE and SSL_CERT_DIR decide): %w",
 				method, u.Path, u.Host, tlsErr)
 		}
-		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, redactURLError(err))}
+		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, redactURLError(err)), sent: sent}
 	}
 	defer res.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(res.Body, c.maxBodyBytes+1))
@@ -397,13 +423,14 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		"client_request_id": crid, "attempt": attempt, "duration": c.clock.Now().Sub(start).String(),
 	})
 	if readErr != nil {
+		p.noAnswer(true)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if actx.Err() != nil {
-			return nil, &transportError{err: fmt.Errorf("%s %s: HTTP %d, but the body stopped arriving: no complete response within %s", method, u.Path, res.StatusCode, c.requestTimeout)}
+			return nil, &transportError{err: fmt.Errorf("%s %s: HTTP %d, but the body stopped arriving: no complete response within %s", method, u.Path, res.StatusCode, c.requestTimeout), sent: true}
 		}
-		return nil, &transportError{err: fmt.Errorf("%s %s: reading response body: %w", method, u.Path, readErr)}
+		return nil, &transportError{err: fmt.Errorf("%s %s: reading response body: %w", method, u.Path, readErr), sent: true}
 	}
 	tooLarge := int64(len(body)) > c.maxBodyBytes
 	if res.StatusCode >= 200 && res.StatusCode < 300 {

@@ -142,7 +142,7 @@ func decodeResourceLocation(op *Operation, link, inline json.RawMessage) error {
 	}
 	if linkStr != "" {
 		op.ResourceLocation = linkStr
-		op.ManifestID = manifestIDFromURL(linkStr)
+		op.ManifestID = idFromURL(linkStr)
 		return nil
 	}
 	inline = bytes.TrimSpace(inline)
@@ -155,7 +155,7 @@ func decodeResourceLocation(op *Operation, link, inline json.RawMessage) error {
 			return fmt.Errorf("decoding resourceLocation: %w", err)
 		}
 		op.ResourceLocation = s
-		op.ManifestID = manifestIDFromURL(s)
+		op.ManifestID = idFromURL(s)
 		return nil
 	}
 	var obj struct {
@@ -172,7 +172,7 @@ func decodeResourceLocation(op *Operation, link, inline json.RawMessage) error {
 	if odataID, err := scalarString(obj.ODataID); err == nil && odataID != "" {
 		op.ResourceLocation = odataID
 		if id == "" {
-			id = manifestIDFromURL(odataID)
+			id = idFromURL(odataID)
 		}
 	}
 	if ValidID(id) {
@@ -269,15 +269,16 @@ func NormalizeTimestamp(s string) string {
 	return out
 }
 
-// manifestIDFromURL reduces a manifest link to its id (the last path segment,
+// idFromURL reduces a manifest or operation link to its id (the last path segment,
 // or the key of manifests('id')), and only if it is a safe id: the link's host
 // is never called.
-func manifestIDFromURL(link string) string {
+func idFromURL(link string) string {
 	u, err := url.Parse(link)
 	if err != nil {
 		return ""
 	}
-	p := strings.TrimRight(u.Path, "/")
+	// The escaped path: an encoded "/" inside a segment makes it no id.
+	p := strings.TrimRight(u.EscapedPath(), "/")
 	seg := p[strings.LastIndex(p, "/")+1:]
 	// OData key syntax: manifests('id') or manifests(id).
 	if open := strings.IndexByte(seg, '('); open >= 0 && strings.HasSuffix(seg, ")") {

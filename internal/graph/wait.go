@@ -12,11 +12,16 @@ import (
 // or timeout passes. Between polls it honours the response's Retry-After,
 // otherwise it backs off (about 2 s growing to 30 s, with jitter). A 404 is
 // retried: the service may not list a just-created operation yet. A failed
-// operation is a result, not an error.
+// operation is a result, not an error. When the wait ends with an error, the
+// last operation seen (nil if none) is returned with it.
 //
 // However small timeout is, the first poll is made, and it may take up to
 // firstPollFloor: a "1ms" wait on a finished operation returns it.
-func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Duration) (*Operation, error) {
+func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Duration, opts ...WaitOption) (*Operation, error) {
+	var cfg waitConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	start := c.clock.Now()
 	deadline := start.Add(timeout)
 	// Bound every request of the wait by its deadline too, so that a hanging
@@ -26,8 +31,23 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 	defer cancel()
 	var lastStatus string
 	var lastErr error
+	var last *Operation
 	timedOut := func(reason string) error {
 		return &WaitTimeoutError{OperationID: id, Timeout: timeout, LastStatus: lastStatus, Reason: reason, LastErr: lastErr}
+	}
+	if cfg.firstPoll > 0 {
+		if cfg.firstPoll > timeout {
+			return nil, timedOut(fmt.Sprintf("the service asked to poll first in %s, after the deadline", cfg.firstPoll.Round(time.Millisecond)))
+		}
+		c.log(ctx, "waiting for operation", map[string]any{
+			"operation_id": id, "poll": 0, "wait": cfg.firstPoll.String(), "retry_after": true,
+		})
+		if err := c.clock.Sleep(ctx, cfg.firstPoll); err != nil {
+			if outer.Err() == nil {
+				return nil, timedOut("")
+			}
+			return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: none)", id, outer.Err())
+		}
 	}
 	for poll := 0; ; poll++ {
 		op, header, err := c.poll(outer, ctx, id, deadline, start, poll)
@@ -35,7 +55,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 		var fromService bool
 		switch {
 		case err == nil:
-			lastStatus, lastErr = op.Status, nil
+			last, lastStatus, lastErr = op, op.Status, nil
 			if lastStatus == "" {
 				lastStatus = op.State().String()
 			}
@@ -57,34 +77,34 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 			lastErr = err
 			wait = c.pollBackoff.Delay(poll)
 		case outer.Err() != nil:
-			return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, outer.Err(), orNone(lastStatus))
+			return last, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, outer.Err(), orNone(lastStatus))
 		case errors.Is(err, ErrDeadline):
 			var de *deadlineError
 			if errors.As(err, &de) {
 				lastErr = de.last
-				return nil, timedOut(fmt.Sprintf("the service asked to retry in %s, after the deadline", de.wait.Round(time.Millisecond)))
+				return last, timedOut(fmt.Sprintf("the service asked to retry in %s, after the deadline", de.wait.Round(time.Millisecond)))
 			}
 			lastErr = err
-			return nil, timedOut("")
+			return last, timedOut("")
 		case ctx.Err() != nil:
 			// The deadline passed while a request was under way.
 			if !errors.Is(err, context.DeadlineExceeded) {
 				lastErr = err
 			}
-			return nil, timedOut("no answer from Microsoft Graph before the deadline")
+			return last, timedOut("no answer from Microsoft Graph before the deadline")
 		default:
-			return nil, err
+			return last, err
 		}
 		remaining := deadline.Sub(c.clock.Now())
 		if remaining <= 0 {
-			return nil, timedOut("")
+			return last, timedOut("")
 		}
 		switch {
 		case fromService && wait > remaining:
-			return nil, timedOut(fmt.Sprintf("the service asked to poll again in %s, after the deadline", wait.Round(time.Millisecond)))
+			return last, timedOut(fmt.Sprintf("the service asked to poll again in %s, after the deadline", wait.Round(time.Millisecond)))
 		case !fromService && wait > remaining-lastPollLead:
 			if remaining <= lastPollLead {
-				return nil, timedOut("") // the last poll has been made
+				return last, timedOut("") // the last poll has been made
 			}
 			// One last poll, early enough to get its answer before the
 			// deadline, may still catch the finish.
@@ -95,9 +115,9 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 		})
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			if outer.Err() == nil {
-				return nil, timedOut("")
+				return last, timedOut("")
 			}
-			return nil, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, outer.Err(), orNone(lastStatus))
+			return last, fmt.Errorf("waiting for operation %s: %w (last status seen: %s)", id, outer.Err(), orNone(lastStatus))
 		}
 	}
 }
@@ -111,6 +131,19 @@ func (c *Client) poll(outer, ctx context.Context, id string, deadline, start tim
 		return c.getOperation(fctx, id, floor)
 	}
 	return c.getOperation(ctx, id, deadline)
+}
+
+// WaitOption adjusts WaitOperation.
+type WaitOption func(*waitConfig)
+
+type waitConfig struct {
+	firstPoll time.Duration
+}
+
+// FirstPollAfter delays the first poll by d: the Retry-After of the 202 that
+// started the export. A d longer than the timeout ends the wait at once.
+func FirstPollAfter(d time.Duration) WaitOption {
+	return func(c *waitConfig) { c.firstPoll = d }
 }
 
 const (

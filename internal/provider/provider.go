@@ -180,7 +180,7 @@ func (p *partnerBillingProvider) Metadata(_ context.Context, _ provider.Metadata
 
 func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Reads Microsoft Graph partner-billing export operations for Cloud Solution Provider (CSP) partners. " +
+		MarkdownDescription: "Starts Microsoft Graph partner-billing exports and reads their operations, for Cloud Solution Provider (CSP) partners. " +
 			"The app registration needs the `PartnerBilling.Read.All` permission (application, with admin consent, or delegated work/school) in the partner tenant. " +
 			"Every argument is optional and falls back to its environment variable when null. " +
 			"Authentication: an explicit `use_oidc`, `use_msi` or `use_cli` wins; otherwise a client certificate, then a client secret.",
@@ -338,7 +338,7 @@ func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasou
 }
 
 func (p *partnerBillingProvider) Resources(_ context.Context) []func() resource.Resource {
-	return nil
+	return exportResources()
 }
 
 func (p *partnerBillingProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {

@@ -1,0 +1,93 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+)
+
+// The diagnostics of the export resources. Errors that are the same for
+// every request (access denied, authentication, unreadable answers) go
+// through addGraphError.
+
+// howToFindAnExport is said whenever an export may have started without its
+// operation id reaching the provider.
+const howToFindAnExport = "Microsoft documents no way to list export operations, so the operation id was only in the answer that was lost. " +
+	"If the export started, it finishes on its own at Microsoft and costs nothing but time. To look for it, check the billing exports in " +
+	"Partner Center, or give Microsoft support the request-id and client-request-id below; if you find its operation id, the " +
+	"partnerbilling_operation data source reads and waits for it. Running apply again starts a new export, which is safe: " +
+	"a second export of the same data yields a second manifest of the same data."
+
+// addExportStartError reports a POST that did not lead to an operation id;
+// nothing is recorded in state.
+func addExportStartError(diags *diag.Diagnostics, err error, k exportKind) {
+	var ae *graph.AmbiguousStartError
+	switch {
+	case errors.As(err, &ae) && ae.Accepted:
+		diags.AddError("Export Started Without An Operation ID",
+			fmt.Sprintf("Microsoft Graph accepted the %s export, but its answer named no operation (no usable Location header and no id in the body), "+
+				"so the provider cannot follow it and nothing was recorded in state. The request was not sent again.\n\n%s\n\n%s",
+				k.what, howToFindAnExport, capitalize(err.Error())))
+	case errors.As(err, &ae):
+		diags.AddError("Export May Have Started",
+			fmt.Sprintf("Starting the %s export failed in a way that leaves its outcome unknown: Microsoft Graph may have accepted the request "+
+				"before the failure. The provider did not send it again, because one apply must never start the same export twice, "+
+				"and nothing was recorded in state.\n\n%s\n\n%s", k.what, howToFindAnExport, capitalize(err.Error())))
+	case errors.Is(err, context.Canceled):
+		diags.AddError("Export Not Started",
+			fmt.Sprintf("The %s export was interrupted before Microsoft Graph accepted it; no export was started.\n\n%s", k.what, capitalize(err.Error())))
+	case errors.Is(err, graph.ErrForbidden), errors.Is(err, graph.ErrAuthentication), errors.Is(err, graph.ErrUnauthorized):
+		addGraphError(diags, err, "export", "", "")
+	default:
+		var ge *graph.Error
+		hint := "Check the export's arguments; if Microsoft Graph was throttling or unavailable, run apply again later."
+		if errors.As(err, &ge) && ge.StatusCode == 400 {
+			hint = "Microsoft Graph refused the export's arguments: check them (billed exports exist for invoices from September 2023 on)."
+		}
+		diags.AddError("Export Not Started",
+			fmt.Sprintf("Microsoft Graph did not start the %s export; nothing was recorded in state. %s\n\n%s", k.what, hint, capitalize(err.Error())))
+	}
+}
+
+// taintedNote says what Terraform does with the state create returned.
+func taintedNote(id string) string {
+	return fmt.Sprintf("The operation id %s is kept in state and Terraform marks the resource as tainted: the next apply replaces it, "+
+		"starting a new export. To adopt this export instead, read it with the partnerbilling_operation data source.", id)
+}
+
+// addExportFailed reports an export whose operation failed.
+func addExportFailed(diags *diag.Diagnostics, k exportKind, id string, op *graph.Operation) {
+	code, msg := "none", "none"
+	if op.Error != nil {
+		code, msg = orNone(op.Error.Code), orNone(op.Error.Message)
+	}
+	diags.AddError("Export Failed",
+		fmt.Sprintf("The %s export (operation %s) failed: error code %q, message %q.\n\n%s\n\n"+
+			"\"No data available\" (5000) usually means that the invoice or billing period has no data yet: usage lands about 24 hours late.",
+			k.what, id, code, msg, taintedNote(id)))
+}
+
+// addExportWaitError reports a wait that ended without a finished operation.
+func addExportWaitError(diags *diag.Diagnostics, err error, k exportKind, id string, timeout time.Duration) {
+	var wte *graph.WaitTimeoutError
+	switch {
+	case errors.As(err, &wte):
+		diags.AddAttributeError(path.Root(attrTimeouts).AtName("create"), "Export Did Not Finish In Time",
+			fmt.Sprintf("The %s export (operation %s) did not finish within timeouts.create (%s); its last status was %q.\n\n%s "+
+				"Raise timeouts.create if exports of this size take longer.\n\n%s",
+				k.what, id, timeout, orNone(wte.LastStatus), taintedNote(id), capitalize(err.Error())))
+	case errors.Is(err, context.Canceled):
+		diags.AddError("Export Wait Interrupted",
+			fmt.Sprintf("Waiting for the %s export (operation %s) was interrupted; the export goes on at Microsoft.\n\n%s\n\n%s",
+				k.what, id, taintedNote(id), capitalize(err.Error())))
+	default:
+		addGraphError(diags, fmt.Errorf("waiting for the %s export (operation %s, kept in state; the resource is tainted): %w", k.what, id, err),
+			"operation", id, "")
+	}
+}
