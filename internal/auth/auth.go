@@ -49,6 +49,7 @@ const (
 	ArgOIDCTokenFilePath         = "oidc_token_file_path" //nolint:gosec // G101: an argument name, not a credential
 	ArgOIDCRequestURL            = "oidc_request_url"
 	ArgOIDCRequestToken          = "oidc_request_token" //nolint:gosec // G101: an argument name, not a credential
+	ArgADOServiceConnectionID    = "ado_pipeline_service_connection_id"
 	ArgUseMSI                    = "use_msi"
 	ArgUseCLI                    = "use_cli"
 	ArgAuthorityHost             = "authority_host"
@@ -70,8 +71,12 @@ type Config struct {
 	UseOIDC           bool
 	OIDCToken         string // the external token itself
 	OIDCTokenFilePath string // re-read for every token request (rotation)
-	OIDCRequestURL    string // GitHub Actions ID-token endpoint
+	OIDCRequestURL    string // GitHub Actions or Azure Pipelines OIDC token endpoint
 	OIDCRequestToken  string // bearer token for OIDCRequestURL
+	// ADOServiceConnectionID makes OIDCRequestURL an Azure Pipelines
+	// endpoint, asked for a token of this service connection; it does not
+	// choose OIDC by itself (UseOIDC does).
+	ADOServiceConnectionID string
 
 	UseMSI bool
 	UseCLI bool
@@ -142,7 +147,34 @@ func (c *Config) SelectMethod() (Method, error) {
 	case c.ClientSecret != "":
 		return MethodClientSecret, nil
 	}
+	if src := c.oidcInputs(); len(src) > 0 {
+		verb := "are"
+		if len(src) == 1 {
+			verb = "is"
+		}
+		return "", fmt.Errorf("%w: %s %s set but use_oidc is not true; set use_oidc = true (ARM_USE_OIDC=true) to authenticate with it",
+			ErrNoCredentials, strings.Join(src, " and "), verb)
+	}
 	return "", ErrNoCredentials
+}
+
+// oidcInputs names the OIDC token sources that are configured: in a
+// pipeline they usually are (Azure Pipelines sets SYSTEM_OIDCREQUESTURI in
+// every job), and a missing use_oidc is then the likely mistake.
+func (c *Config) oidcInputs() []string {
+	var out []string
+	for _, in := range []struct {
+		set bool
+		arg string
+	}{
+		{c.OIDCToken != "", ArgOIDCToken}, {c.OIDCTokenFilePath != "", ArgOIDCTokenFilePath},
+		{c.OIDCRequestURL != "" || c.OIDCRequestToken != "", ArgOIDCRequestURL}, {c.ADOServiceConnectionID != "", ArgADOServiceConnectionID},
+	} {
+		if in.set {
+			out = append(out, in.arg)
+		}
+	}
+	return out
 }
 
 // builders make the acquirer of each method, checking its configuration.

@@ -117,16 +117,26 @@ func TestGitHubRequestTokenDoesNotFollowRedirects(t *testing.T) {
 	}
 }
 
-func TestWithAudience(t *testing.T) {
+func TestWithParams(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"":                           "audience=api%3A%2F%2FAzureADTokenExchange",
-		"api-version=2.0":            "api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange",
-		"a=1;b=2":                    "a=1;b=2&audience=api%3A%2F%2FAzureADTokenExchange",
-		"audience=x&api-version=2.0": "api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange",
-	} {
-		if got := withAudience(in); got != want {
-			t.Errorf("withAudience(%q) = %q, want %q", in, got, want)
+	audience := [2]string{"audience", TokenExchangeAudience}
+	ado := [][2]string{{"api-version", "7.1"}, {"serviceConnectionId", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}}
+	tests := map[string]struct {
+		raw    string
+		params [][2]string
+		want   string
+	}{
+		"GitHub, no query":             {"", [][2]string{audience}, "audience=api%3A%2F%2FAzureADTokenExchange"},
+		"GitHub's own query kept":      {"api-version=2.0", [][2]string{audience}, "api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange"},
+		"unparsable query kept":        {"a=1;b=2", [][2]string{audience}, "a=1;b=2&audience=api%3A%2F%2FAzureADTokenExchange"},
+		"audience replaced":            {"audience=x&api-version=2.0", [][2]string{audience}, "api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange"},
+		"Azure Pipelines, no query":    {"", ado, "api-version=7.1&serviceConnectionId=3f2504e0-4f89-11d3-9a0c-0305e82c3301"},
+		"Azure Pipelines, query kept":  {"x=%2F1", ado, "x=%2F1&api-version=7.1&serviceConnectionId=3f2504e0-4f89-11d3-9a0c-0305e82c3301"},
+		"Azure Pipelines, id replaced": {"serviceConnectionId=old&api-version=6.0", ado, "api-version=7.1&serviceConnectionId=3f2504e0-4f89-11d3-9a0c-0305e82c3301"},
+	}
+	for name, tc := range tests {
+		if got := withParams(tc.raw, tc.params...); got != tc.want {
+			t.Errorf("%s: withParams(%q) = %q, want %q", name, tc.raw, got, tc.want)
 		}
 	}
 }

@@ -38,6 +38,13 @@ func redact(s string) string {
 // body is reduced to Microsoft Entra's error fields.
 func describeTokenError(err error) string {
 	msg := err.Error()
+	if se := (*statusError)(nil); errors.As(err, &se) && strings.Contains(msg, se.msg) {
+		// A token endpoint's answer, built from quoted parts that were each
+		// redacted already around advice that must not be cut off: only
+		// the text around it is redacted and cut.
+		const mark = "\x00endpoint answer\x00"
+		return strings.Replace(redact(strings.Replace(msg, se.msg, mark, 1)), mark, se.msg, 1)
+	}
 	if i := strings.Index(msg, "raw message was:"); i >= 0 {
 		msg = strings.TrimSpace(msg[:i]) + " (response body withheld)"
 	}

@@ -3,8 +3,9 @@
 // and it records every request it receives.
 //
 // One Server plays every host: its URL is used as the provider's
-// graph_endpoint and authority_host, as IDENTITY_ENDPOINT (managed identity)
-// and as ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions OIDC). It serves
+// graph_endpoint and authority_host, as IDENTITY_ENDPOINT (managed identity),
+// as ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions OIDC) and as
+// SYSTEM_OIDCREQUESTURI (Azure Pipelines OIDC). It serves
 //
 //   - GET  /{tenant}/v2.0/.well-known/openid-configuration
 //   - GET  /common/discovery/instance
@@ -13,6 +14,7 @@
 //   - GET  /metadata/identity/oauth2/token (managed identity, IMDS style)
 //   - GET  /msi/token (managed identity, App Service style)
 //   - GET  /_apis/distributedtask/idtoken (GitHub Actions OIDC token requests)
+//   - POST AzurePipelinesOIDCPath (Azure Pipelines OIDC token requests)
 //   - GET  /v1.0/reports/partners/billing/operations/{id}
 //   - GET  /v1.0/reports/partners/billing/manifests/{id}
 //
@@ -116,6 +118,8 @@ type Server struct {
 
 	github         *githubOIDC
 	githubQueue    []Response
+	pipelines      *azurePipelinesOIDC
+	pipelinesQueue []Response
 	identityHeader string          // App Service's IDENTITY_HEADER secret
 	identities     map[string]bool // enabled managed identities (miKey)
 	miQueue        []Response
@@ -303,6 +307,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		status = s.serveManagedIdentity(w, r, s.appService())
 	case p == GitHubOIDCPath:
 		status = s.serveGitHubOIDC(w, r)
+	case p == AzurePipelinesOIDCPath:
+		status = s.serveAzurePipelinesOIDC(w, r)
 	default:
 		status = s.send(w, r, Status(http.StatusNotFound, "404 page not found\n", "Content-Type", "text/plain; charset=utf-8"), nil)
 	}

@@ -114,6 +114,7 @@ type providerModel struct {
 	OIDCTokenFilePath         types.String `tfsdk:"oidc_token_file_path"`
 	OIDCRequestURL            types.String `tfsdk:"oidc_request_url"`
 	OIDCRequestToken          types.String `tfsdk:"oidc_request_token"`
+	ADOServiceConnectionID    types.String `tfsdk:"ado_pipeline_service_connection_id"`
 	UseMSI                    types.Bool   `tfsdk:"use_msi"`
 	UseCLI                    types.Bool   `tfsdk:"use_cli"`
 	GraphEndpoint             types.String `tfsdk:"graph_endpoint"`
@@ -127,19 +128,22 @@ const (
 )
 
 // envVars lists, per argument, the environment variables read (in order)
-// when the argument is null.
+// when the argument is null. The TFC_* names are HCP Terraform's, read after
+// the SPEC ones (hcp.go; TFC_WORKLOAD_IDENTITY_TOKEN only when no other OIDC
+// source is configured).
 var envVars = map[string][]string{
 	auth.ArgTenantID:                  {"ARM_TENANT_ID"},
-	auth.ArgClientID:                  {"ARM_CLIENT_ID"},
+	auth.ArgClientID:                  {"ARM_CLIENT_ID", envHCPRunClientID},
 	auth.ArgClientSecret:              {"ARM_CLIENT_SECRET"},
 	auth.ArgClientCertificate:         {"ARM_CLIENT_CERTIFICATE"},
 	auth.ArgClientCertificatePath:     {"ARM_CLIENT_CERTIFICATE_PATH"},
 	auth.ArgClientCertificatePassword: {"ARM_CLIENT_CERTIFICATE_PASSWORD"},
-	auth.ArgUseOIDC:                   {"ARM_USE_OIDC"},
-	auth.ArgOIDCToken:                 {"ARM_OIDC_TOKEN"},
+	auth.ArgUseOIDC:                   {"ARM_USE_OIDC", envHCPProviderAuth},
+	auth.ArgOIDCToken:                 {envARMOIDCToken, envHCPWorkloadIdentityToken},
 	auth.ArgOIDCTokenFilePath:         {"ARM_OIDC_TOKEN_FILE_PATH", "AZURE_FEDERATED_TOKEN_FILE"},
-	auth.ArgOIDCRequestURL:            {"ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL"},
-	auth.ArgOIDCRequestToken:          {"ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"},
+	auth.ArgOIDCRequestURL:            {"ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI"},
+	auth.ArgOIDCRequestToken:          {"ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN"},
+	auth.ArgADOServiceConnectionID:    {"ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"},
 	auth.ArgUseMSI:                    {"ARM_USE_MSI"},
 	auth.ArgUseCLI:                    {"ARM_USE_CLI"},
 	argGraphEndpoint:                  {"PARTNERBILLING_GRAPH_ENDPOINT"},
@@ -149,7 +153,7 @@ var envVars = map[string][]string{
 
 // envHint names an argument's environment variables for messages.
 func envHint(arg string) string {
-	names := envVars[arg]
+	names := messageEnvVars(arg)
 	switch len(names) {
 	case 0:
 		return ""
@@ -162,7 +166,7 @@ func envHint(arg string) string {
 // argWithEnv names an argument with its environment variables, as in
 // "oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)".
 func argWithEnv(arg string) string {
-	return arg + " (" + orList(envVars[arg]) + ")"
+	return arg + " (" + orList(messageEnvVars(arg)) + ")"
 }
 
 // orList joins "a", "b", "c" as "a, b or c".
@@ -192,7 +196,7 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 			},
 			auth.ArgClientID: schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "The application (client) id of an app registration with `PartnerBilling.Read.All`. Falls back to `ARM_CLIENT_ID`. " +
+				MarkdownDescription: "The application (client) id of an app registration with `PartnerBilling.Read.All`. Falls back to `ARM_CLIENT_ID`, then `TFC_AZURE_RUN_CLIENT_ID` (HCP Terraform). " +
 					"With `use_msi`, the client id of a user-assigned managed identity (null: the system-assigned identity). Not used with `use_cli`.",
 			},
 			auth.ArgClientSecret: schema.StringAttribute{
@@ -219,14 +223,16 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 			},
 			auth.ArgUseOIDC: schema.BoolAttribute{
 				Optional: true,
-				MarkdownDescription: "Authenticate with an OIDC token from the pipeline (workload identity federation: GitHub Actions, GitLab, Azure DevOps, Kubernetes / AKS) " +
-					"as a federated credential of the app registration. Falls back to `ARM_USE_OIDC`; default `false`. Needs `tenant_id`, `client_id` and one of " +
-					"`oidc_token`, `oidc_token_file_path`, or `oidc_request_url` with `oidc_request_token` (tried in that order).",
+				MarkdownDescription: "Authenticate with an OIDC token from the pipeline (workload identity federation: GitHub Actions, Azure Pipelines, GitLab, HCP Terraform, Kubernetes / AKS) " +
+					"as a federated credential of the app registration. Falls back to `ARM_USE_OIDC`, then `TFC_AZURE_PROVIDER_AUTH` (HCP Terraform); default `false`. Needs `tenant_id`, `client_id` and one of " +
+					"`oidc_token`, `oidc_token_file_path`, or `oidc_request_url` with `oidc_request_token` (tried in that order; in Azure Pipelines with `ado_pipeline_service_connection_id`). " +
+					"Only this flag chooses OIDC: the other OIDC arguments alone do not.",
 			},
 			auth.ArgOIDCToken: schema.StringAttribute{
-				Optional:            true,
-				Sensitive:           true,
-				MarkdownDescription: "The OIDC token itself (audience `api://AzureADTokenExchange`). Falls back to `ARM_OIDC_TOKEN`. It cannot be renewed: prefer a file or the GitHub endpoint for runs longer than the token's life.",
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "The OIDC token itself (audience `api://AzureADTokenExchange`). Falls back to `ARM_OIDC_TOKEN`, then `TFC_WORKLOAD_IDENTITY_TOKEN` " +
+					"(HCP Terraform; read only when no other OIDC token source is configured). It cannot be renewed: prefer a file or a pipeline endpoint for runs longer than the token's life.",
 			},
 			auth.ArgOIDCTokenFilePath: schema.StringAttribute{
 				Optional: true,
@@ -235,14 +241,25 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 			},
 			auth.ArgOIDCRequestURL: schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "The GitHub Actions ID-token endpoint (https); the provider adds `audience=api://AzureADTokenExchange`. " +
-					"Falls back to `ARM_OIDC_REQUEST_URL`, then `ACTIONS_ID_TOKEN_REQUEST_URL` (set by GitHub Actions for jobs with `permissions: id-token: write`).",
+				MarkdownDescription: "The pipeline's OIDC token endpoint (https): GitHub Actions' ID-token endpoint, where the provider adds `audience=api://AzureADTokenExchange`, " +
+					"or, with `ado_pipeline_service_connection_id`, the Azure Pipelines job's OIDC endpoint, where it adds `api-version=7.1&serviceConnectionId=...`. " +
+					"Falls back to `ARM_OIDC_REQUEST_URL`, then `ACTIONS_ID_TOKEN_REQUEST_URL` (set by GitHub Actions for jobs with `permissions: id-token: write`), " +
+					"then `SYSTEM_OIDCREQUESTURI` (set by Azure Pipelines in every job).",
 			},
 			auth.ArgOIDCRequestToken: schema.StringAttribute{
 				Optional:  true,
 				Sensitive: true,
 				MarkdownDescription: "The bearer token for `oidc_request_url`. " +
-					"Falls back to `ARM_OIDC_REQUEST_TOKEN`, then `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (set by GitHub Actions).",
+					"Falls back to `ARM_OIDC_REQUEST_TOKEN`, then `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (set by GitHub Actions), then `SYSTEM_ACCESSTOKEN` " +
+					"(the Azure Pipelines job's `System.AccessToken`, which a step only sees when it maps it: `env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`).",
+			},
+			auth.ArgADOServiceConnectionID: schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The id (GUID) of the Azure Resource Manager service connection (workload identity federation) whose app registration " +
+					"the provider authenticates as in Azure Pipelines. When set, the OIDC token comes from the job's endpoint the Azure Pipelines way: " +
+					"`POST {oidc_request_url}?api-version=7.1&serviceConnectionId={id}` with `oidc_request_token` as bearer. " +
+					"Falls back to `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`, then `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID` (the azurerm and azapi names). " +
+					"It does not choose OIDC by itself: set `use_oidc` too.",
 			},
 			auth.ArgUseMSI: schema.BoolAttribute{
 				Optional: true,
@@ -353,7 +370,7 @@ type settings struct{ diags *diag.Diagnostics }
 
 // authConfig reads every authentication argument.
 func (s settings) authConfig(m providerModel) auth.Config {
-	return auth.Config{
+	return lastResortOIDCToken(m, auth.Config{
 		TenantID:                  s.str(m.TenantID, auth.ArgTenantID),
 		ClientID:                  s.str(m.ClientID, auth.ArgClientID),
 		ClientSecret:              s.str(m.ClientSecret, auth.ArgClientSecret),
@@ -366,9 +383,10 @@ func (s settings) authConfig(m providerModel) auth.Config {
 		OIDCTokenFilePath:         s.str(m.OIDCTokenFilePath, auth.ArgOIDCTokenFilePath),
 		OIDCRequestURL:            s.str(m.OIDCRequestURL, auth.ArgOIDCRequestURL),
 		OIDCRequestToken:          s.str(m.OIDCRequestToken, auth.ArgOIDCRequestToken),
+		ADOServiceConnectionID:    s.str(m.ADOServiceConnectionID, auth.ArgADOServiceConnectionID),
 		UseMSI:                    s.bool(m.UseMSI, auth.ArgUseMSI),
 		UseCLI:                    s.bool(m.UseCLI, auth.ArgUseCLI),
-	}
+	})
 }
 
 func (s settings) unknown(arg string) {
@@ -476,7 +494,7 @@ func titleArg(arg string) string {
 		switch w {
 		case "id":
 			words[i] = "ID"
-		case "oidc", "msi", "cli", "url":
+		case "oidc", "msi", "cli", "url", "ado":
 			words[i] = strings.ToUpper(w)
 		default:
 			words[i] = capitalize(w)
@@ -499,7 +517,11 @@ func capitalize(s string) string {
 // that name the argument and its environment variable.
 func addAuthDiagnostics(diags *diag.Diagnostics, err error) {
 	if errors.Is(err, auth.ErrNoCredentials) {
-		diags.AddError("No Credentials Configured", noCredentialsDetail())
+		detail := noCredentialsDetail()
+		if err != auth.ErrNoCredentials { //nolint:errorlint // a wrapped ErrNoCredentials carries a hint
+			detail += "\n\n" + capitalize(strings.TrimPrefix(err.Error(), auth.ErrNoCredentials.Error()+": ")) + "."
+		}
+		diags.AddError("No Credentials Configured", detail)
 		return
 	}
 	var errs []error
@@ -538,9 +560,10 @@ func configErrorDetail(ce *auth.ConfigError) string {
 func noCredentialsDetail() string {
 	a := argWithEnv
 	return "The provider found no way to authenticate to Microsoft Graph. Configure one of:\n\n" +
-		"  - OIDC / workload identity federation (GitHub Actions, GitLab, Azure DevOps, AKS): " +
+		"  - OIDC / workload identity federation (GitHub Actions, Azure Pipelines, GitLab, HCP Terraform, AKS): " +
 		a(auth.ArgUseOIDC) + " = true, " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + ", and one of " +
-		a(auth.ArgOIDCToken) + ", " + a(auth.ArgOIDCTokenFilePath) + ", or " + a(auth.ArgOIDCRequestURL) + " with " + a(auth.ArgOIDCRequestToken) + "\n" +
+		a(auth.ArgOIDCToken) + ", " + a(auth.ArgOIDCTokenFilePath) + ", or " + a(auth.ArgOIDCRequestURL) + " with " + a(auth.ArgOIDCRequestToken) +
+		" (in Azure Pipelines also " + a(auth.ArgADOServiceConnectionID) + ")\n" +
 		"  - Managed identity (Azure VM, App Service, Functions, Container Apps, Arc): " +
 		a(auth.ArgUseMSI) + " = true, and " + a(auth.ArgClientID) + " for a user-assigned identity\n" +
 		"  - Azure CLI (after az login): " + a(auth.ArgUseCLI) + " = true, and optionally " + a(auth.ArgTenantID) + "\n" +

@@ -93,7 +93,8 @@ func TestProviderConfigurationErrors(t *testing.T) {
 			want: []string{"No Credentials Configured",
 				"OIDC", "use_oidc (ARM_USE_OIDC) = true", "oidc_token (ARM_OIDC_TOKEN)",
 				"oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)",
-				"oidc_request_url (ARM_OIDC_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_URL) with oidc_request_token (ARM_OIDC_REQUEST_TOKEN or ACTIONS_ID_TOKEN_REQUEST_TOKEN)",
+				"oidc_request_url (ARM_OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_URL or SYSTEM_OIDCREQUESTURI) with oidc_request_token (ARM_OIDC_REQUEST_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN or SYSTEM_ACCESSTOKEN)",
+				"in Azure Pipelines also ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID or ARM_OIDC_AZURE_SERVICE_CONNECTION_ID)",
 				"Managed identity", "use_msi (ARM_USE_MSI) = true",
 				"Azure CLI", "use_cli (ARM_USE_CLI) = true",
 				"Client certificate", "client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH) or client_certificate (ARM_CLIENT_CERTIFICATE)",
@@ -150,7 +151,7 @@ func TestProviderConfigurationErrors(t *testing.T) {
 			provider: `provider "partnerbilling" {}`,
 			env:      map[string]string{"ARM_USE_OIDC": "true", "ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID},
 			want: []string{"Missing OIDC Token", "use_oidc is true but no OIDC token was given", "ARM_OIDC_TOKEN environment variable",
-				"Related: oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE), oidc_request_url (ARM_OIDC_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_URL), oidc_request_token"},
+				"Related: oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE), oidc_request_url (ARM_OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_URL or SYSTEM_OIDCREQUESTURI), oidc_request_token"},
 		},
 		"oidc request url without its token": {
 			provider: `provider "partnerbilling" {
@@ -158,7 +159,7 @@ func TestProviderConfigurationErrors(t *testing.T) {
 }`,
 			env: map[string]string{"ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID,
 				"ACTIONS_ID_TOKEN_REQUEST_URL": "https://pipelines.actions.githubusercontent.example/idtoken?api-version=2.0"},
-			want: []string{"Missing OIDC Request Token", "or the ARM_OIDC_REQUEST_TOKEN or ACTIONS_ID_TOKEN_REQUEST_TOKEN environment variables"},
+			want: []string{"Missing OIDC Request Token", "or the ARM_OIDC_REQUEST_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN or SYSTEM_ACCESSTOKEN environment variables"},
 		},
 		"oidc token file that does not exist": {
 			provider: fmt.Sprintf(`provider "partnerbilling" {
