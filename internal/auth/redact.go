@@ -42,7 +42,7 @@ func describeTokenError(err error) string {
 		// A token endpoint's answer, built from quoted parts that were each
 		// redacted already around advice that must not be cut off: only
 		// the text around it is redacted and cut.
-		const mark = "\x00endpoint answer\x00"
+		const mark = "\uE000endpoint answer\uE000" // private use: survives redact
 		return strings.Replace(redact(strings.Replace(msg, se.msg, mark, 1)), mark, se.msg, 1)
 	}
 	if i := strings.Index(msg, "raw message was:"); i >= 0 {
