@@ -29,6 +29,14 @@ const (
 	envARMOIDCToken             = "ARM_OIDC_TOKEN"              //nolint:gosec // G101: a variable name, not a credential
 )
 
+// envAzureCLITaskConnection is the service connection id the AzureCLI@2 and
+// AzurePowerShell@5 tasks of Azure Pipelines put in their script's
+// environment (with AZURESUBSCRIPTION_CLIENT_ID and _TENANT_ID, which this
+// provider does not read: the partner tenant and app are set explicitly).
+// Terraform's azurerm backend and the azapi provider read it after the ARM_*
+// names too.
+const envAzureCLITaskConnection = "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"
+
 // lastResortOIDCToken drops an oidc_token that came only from
 // TFC_WORKLOAD_IDENTITY_TOKEN when another OIDC source is configured: that
 // token may be meant for another system (Vault, a cloud), and a token file

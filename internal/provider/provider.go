@@ -130,7 +130,7 @@ const (
 // envVars lists, per argument, the environment variables read (in order)
 // when the argument is null. The TFC_* names are HCP Terraform's, read after
 // the SPEC ones (hcp.go; TFC_WORKLOAD_IDENTITY_TOKEN only when no other OIDC
-// source is configured).
+// source is configured), as is AZURESUBSCRIPTION_SERVICE_CONNECTION_ID.
 var envVars = map[string][]string{
 	auth.ArgTenantID:                  {"ARM_TENANT_ID"},
 	auth.ArgClientID:                  {"ARM_CLIENT_ID", envHCPRunClientID},
@@ -143,7 +143,7 @@ var envVars = map[string][]string{
 	auth.ArgOIDCTokenFilePath:         {"ARM_OIDC_TOKEN_FILE_PATH", "AZURE_FEDERATED_TOKEN_FILE"},
 	auth.ArgOIDCRequestURL:            {"ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI"},
 	auth.ArgOIDCRequestToken:          {"ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN"},
-	auth.ArgADOServiceConnectionID:    {"ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"},
+	auth.ArgADOServiceConnectionID:    {"ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID", envAzureCLITaskConnection},
 	auth.ArgUseMSI:                    {"ARM_USE_MSI"},
 	auth.ArgUseCLI:                    {"ARM_USE_CLI"},
 	argGraphEndpoint:                  {"PARTNERBILLING_GRAPH_ENDPOINT"},
@@ -258,7 +258,8 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 				MarkdownDescription: "The id (GUID) of the Azure Resource Manager service connection (workload identity federation) whose app registration " +
 					"the provider authenticates as in Azure Pipelines. When set, the OIDC token comes from the job's endpoint the Azure Pipelines way: " +
 					"`POST {oidc_request_url}?api-version=7.1&serviceConnectionId={id}` with `oidc_request_token` as bearer. " +
-					"Falls back to `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`, then `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID` (the azurerm and azapi names). " +
+					"Falls back to `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`, then `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID` (the azurerm and azapi names), " +
+					"then `AZURESUBSCRIPTION_SERVICE_CONNECTION_ID` (set by the `AzureCLI@2` and `AzurePowerShell@5` tasks for their service connection). " +
 					"It does not choose OIDC by itself: set `use_oidc` too.",
 			},
 			auth.ArgUseMSI: schema.BoolAttribute{

@@ -94,7 +94,7 @@ func TestProviderConfigurationErrors(t *testing.T) {
 				"OIDC", "use_oidc (ARM_USE_OIDC) = true", "oidc_token (ARM_OIDC_TOKEN)",
 				"oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)",
 				"oidc_request_url (ARM_OIDC_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_URL or SYSTEM_OIDCREQUESTURI) with oidc_request_token (ARM_OIDC_REQUEST_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN or SYSTEM_ACCESSTOKEN)",
-				"in Azure Pipelines also ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID or ARM_OIDC_AZURE_SERVICE_CONNECTION_ID)",
+				"in Azure Pipelines also ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID, ARM_OIDC_AZURE_SERVICE_CONNECTION_ID or AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)",
 				"Managed identity", "use_msi (ARM_USE_MSI) = true",
 				"Azure CLI", "use_cli (ARM_USE_CLI) = true",
 				"Client certificate", "client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH) or client_certificate (ARM_CLIENT_CERTIFICATE)",

@@ -30,7 +30,7 @@ func pipelineEnv(t *testing.T, e *env) {
 }
 
 func TestProviderAzurePipelinesFromEnvironment(t *testing.T) {
-	for _, name := range []string{"ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID"} {
+	for _, name := range []string{"ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID", "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"} {
 		t.Run(name, func(t *testing.T) {
 			clearEnv(t)
 			e := newEnv(t)
@@ -68,12 +68,12 @@ func TestProviderAzurePipelinesConfigErrors(t *testing.T) {
 			want: []string{"Error: Missing OIDC Request Token", "ado_pipeline_service_connection_id is set but oidc_request_token is not",
 				"add `SYSTEM_ACCESSTOKEN: $(System.AccessToken)` to the env of the pipeline step that runs Terraform",
 				"Set the oidc_request_token argument in the provider block, or the ARM_OIDC_REQUEST_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN or SYSTEM_ACCESSTOKEN environment variables.",
-				"Related: oidc_request_url", "ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID or ARM_OIDC_AZURE_SERVICE_CONNECTION_ID)"},
+				"Related: oidc_request_url", "ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID, ARM_OIDC_AZURE_SERVICE_CONNECTION_ID or AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)"},
 		},
 		"no service connection id": {
 			env: map[string]string{"ARM_USE_OIDC": "true", "ARM_CLIENT_ID": testClientID, "SYSTEM_ACCESSTOKEN": pipelineAccessToken},
 			want: []string{"Error: Missing Azure Pipelines Service Connection ID", "oidc_request_url is an Azure Pipelines OIDC endpoint (SYSTEM_OIDCREQUESTURI)",
-				"Set the ado_pipeline_service_connection_id argument in the provider block, or the ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID or ARM_OIDC_AZURE_SERVICE_CONNECTION_ID environment variables."},
+				"Set the ado_pipeline_service_connection_id argument in the provider block, or the ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID, ARM_OIDC_AZURE_SERVICE_CONNECTION_ID or AZURESUBSCRIPTION_SERVICE_CONNECTION_ID environment variables."},
 		},
 		"use_oidc not set": {
 			env: map[string]string{"ARM_CLIENT_ID": testClientID, "SYSTEM_ACCESSTOKEN": pipelineAccessToken, "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID": pipelineConnection},
@@ -81,7 +81,7 @@ func TestProviderAzurePipelinesConfigErrors(t *testing.T) {
 				"oidc_request_url and ado_pipeline_service_connection_id are set but use_oidc is not true; set use_oidc = true (ARM_USE_OIDC=true) to authenticate with it."},
 		},
 		"a service connection name": {
-			env: map[string]string{"ARM_USE_OIDC": "true", "ARM_CLIENT_ID": testClientID, "SYSTEM_ACCESSTOKEN": pipelineAccessToken, "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID": "partner-billing"},
+			env:  map[string]string{"ARM_USE_OIDC": "true", "ARM_CLIENT_ID": testClientID, "SYSTEM_ACCESSTOKEN": pipelineAccessToken, "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID": "partner-billing"},
 			want: []string{"Error: Invalid Azure Pipelines Service Connection ID", `"partner-billing" is not the id of a service connection`},
 		},
 	}
