@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs examples/demo against a local fake of Microsoft Graph and the Microsoft
 # identity platform (cmd/fakegraph): no Azure tenant, no network, no secrets.
-# Used by `make demo`. Needs go and terraform on PATH.
+# Used by `make demo`. Needs go and terraform on PATH, or TF_ACC_TERRAFORM_PATH naming the CLI to
+# use instead (OpenTofu, after `make tofu`:
+# `make demo TF_ACC_TERRAFORM_PATH=~/.cache/partnerbilling-tofu/v1.11.5/tofu`).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +28,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-command -v terraform >/dev/null || { echo "demo: terraform is not on PATH" >&2; exit 1; }
+tf=${TF_ACC_TERRAFORM_PATH:-terraform}
+command -v "$tf" >/dev/null || { echo "demo: $tf is not on PATH (set TF_ACC_TERRAFORM_PATH to use another CLI)" >&2; exit 1; }
 
 echo "==> building the provider and the fake Graph into $tmp/bin"
 mkdir -p "$tmp/bin"
@@ -74,9 +77,9 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> terraform apply (the provider polls a running export; this takes a few seconds)"
+echo "==> $(basename "$tf") apply (the provider polls a running export; this takes a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
-terraform apply -auto-approve -input=false ${color[@]+"${color[@]}"}
+"$tf" apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
 echo
 echo "==> requests the provider sent to the fake Graph"

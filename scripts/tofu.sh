@@ -44,6 +44,8 @@ build=$(mktemp -d "$dir/.tofu-build.XXXXXX")
 tmp=$build/tofu
 work=$(mktemp -d)
 trap 'rm -rf "$build" "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "tofu: downloading $module@v$version from the Go module proxy ($($go env GOPROXY))"
 # Outside any module, so that the provider's go.mod and go.sum are never touched.
