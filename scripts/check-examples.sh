@@ -19,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source_addr="partnerbilling/partnerbilling"
-tf=${TF_ACC_TERRAFORM_PATH:-terraform}
+# The CLI: TF_ACC_TERRAFORM_PATH, else terraform on PATH, else tofu on PATH (OpenTofu only).
+tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || echo terraform)}
 name=$(basename "$tf")
 
 tmp=$(mktemp -d)

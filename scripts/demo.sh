@@ -28,8 +28,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-tf=${TF_ACC_TERRAFORM_PATH:-terraform}
-command -v "$tf" >/dev/null || { echo "demo: $tf is not on PATH (set TF_ACC_TERRAFORM_PATH to use another CLI)" >&2; exit 1; }
+# The CLI: TF_ACC_TERRAFORM_PATH, else terraform on PATH, else tofu on PATH (OpenTofu only).
+tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || true)}
+[ -n "$tf" ] && command -v "$tf" >/dev/null ||
+  { echo "demo: no CLI to run: put terraform or tofu on PATH, or set TF_ACC_TERRAFORM_PATH (now '${TF_ACC_TERRAFORM_PATH:-}')" >&2; exit 1; }
 
 echo "==> building the provider and the fake Graph into $tmp/bin"
 mkdir -p "$tmp/bin"

@@ -40,15 +40,17 @@ var (
 // terraformCLI finds the CLI once per test process: TF_ACC_TERRAFORM_PATH
 // when set (the variable terraform-plugin-testing reads, so that one setting
 // moves every Terraform-driven test of the repository to another binary),
-// else terraform on PATH. Without either, the test is skipped.
+// else terraform on PATH, else tofu on PATH. Without any, the test is skipped.
 func terraformCLI(t *testing.T) cli {
 	t.Helper()
 	cliOnce.Do(func() {
 		path := os.Getenv("TF_ACC_TERRAFORM_PATH")
 		if path == "" {
 			if path, cliErr = exec.LookPath("terraform"); cliErr != nil {
-				cliErr = fmt.Errorf("terraform is not on PATH and TF_ACC_TERRAFORM_PATH is not set: %w", cliErr)
-				return
+				if path, cliErr = exec.LookPath("tofu"); cliErr != nil {
+					cliErr = fmt.Errorf("neither terraform nor tofu is on PATH, and TF_ACC_TERRAFORM_PATH is not set")
+					return
+				}
 			}
 		}
 		theCLI, cliErr = probeCLI(path)
