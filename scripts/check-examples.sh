@@ -11,11 +11,17 @@
 # configurations in a temp copy with a generated versions.tf. Directories that declare their own
 # required_providers are validated in place, with TF_DATA_DIR pointing outside the tree.
 # Nothing is written under examples/.
+#
+# TF_ACC_TERRAFORM_PATH names another CLI than terraform on PATH: `make test-opentofu` runs this
+# check with OpenTofu's tofu too (the short address in dev_overrides matches on both CLIs).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 source_addr="partnerbilling/partnerbilling"
+# The CLI: TF_ACC_TERRAFORM_PATH, else terraform on PATH, else tofu on PATH (OpenTofu only).
+tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || echo terraform)}
+name=$(basename "$tf")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -41,9 +47,9 @@ export TF_IN_AUTOMATION=1
 export CHECKPOINT_DISABLE=1
 unset TF_LOG TF_WORKSPACE
 
-echo "==> terraform fmt -check -recursive -diff examples/"
-if ! terraform fmt -check -recursive -diff examples/; then
-  echo "check-examples: the files above are not formatted; run 'make fmt' (or terraform fmt -recursive examples/)" >&2
+echo "==> $name fmt -check -recursive -diff examples/"
+if ! "$tf" fmt -check -recursive -diff examples/; then
+  echo "check-examples: the files above are not formatted; run 'make fmt' (or $name fmt -recursive examples/)" >&2
   exit 1
 fi
 
@@ -60,9 +66,9 @@ failed=()
 n=0
 for dir in "${dirs[@]}"; do
   n=$((n + 1))
-  echo "==> terraform validate $dir"
+  echo "==> $name validate $dir"
   if grep -Eqs '^[[:space:]]*required_providers[[:space:]]*\{' "$dir"/*.tf; then
-    if ! TF_DATA_DIR="$tmp/data-$n" terraform -chdir="$dir" validate -no-color; then
+    if ! TF_DATA_DIR="$tmp/data-$n" "$tf" -chdir="$dir" validate -no-color; then
       failed+=("$dir")
     fi
   else
@@ -80,7 +86,7 @@ terraform {
   }
 }
 EOF
-    if ! TF_DATA_DIR="$tmp/data-$n" terraform -chdir="$work" validate -no-color; then
+    if ! TF_DATA_DIR="$tmp/data-$n" "$tf" -chdir="$work" validate -no-color; then
       failed+=("$dir")
     fi
   fi
@@ -88,8 +94,8 @@ done
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo >&2
-  echo "check-examples: terraform validate failed for ${#failed[@]} of ${#dirs[@]} example(s):" >&2
+  echo "check-examples: $name validate failed for ${#failed[@]} of ${#dirs[@]} example(s):" >&2
   printf '  %s\n' "${failed[@]}" >&2
   exit 1
 fi
-echo "check-examples: ${#dirs[@]} example(s) formatted and valid"
+echo "check-examples: ${#dirs[@]} example(s) formatted and valid ($("$tf" version | head -n 1))"

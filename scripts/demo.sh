@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs examples/demo against a local fake of Microsoft Graph and the Microsoft
 # identity platform (cmd/fakegraph): no Azure tenant, no network, no secrets.
-# Used by `make demo`. Needs go, terraform (>= 1.10), curl and gunzip on PATH.
+# Used by `make demo`. Needs go, terraform (>= 1.10), curl and gunzip on PATH, or
+# TF_ACC_TERRAFORM_PATH naming the CLI to use instead (OpenTofu >= 1.11, after `make tofu`:
+# `make demo TF_ACC_TERRAFORM_PATH=~/.cache/partnerbilling-tofu/v1.11.5/tofu`).
 # DEMO_KEEP=1 keeps the working directory (state, downloads) instead of
 # removing it on exit.
 set -euo pipefail
@@ -32,7 +34,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-command -v terraform >/dev/null || { echo "demo: terraform is not on PATH" >&2; exit 1; }
+# The CLI: TF_ACC_TERRAFORM_PATH, else terraform on PATH, else tofu on PATH (OpenTofu only).
+tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || true)}
+[ -n "$tf" ] && command -v "$tf" >/dev/null ||
+  { echo "demo: no CLI to run: put terraform or tofu on PATH, or set TF_ACC_TERRAFORM_PATH (now '${TF_ACC_TERRAFORM_PATH:-}')" >&2; exit 1; }
 for tool in curl gunzip; do
   command -v "$tool" >/dev/null || { echo "demo: $tool is not on PATH (the download step uses it)" >&2; exit 1; }
 done
@@ -83,9 +88,9 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> terraform apply (the provider polls a running export, reads its manifest, and local-exec downloads the blobs; a few seconds)"
+echo "==> $(basename "$tf") apply (the provider polls a running export, reads its manifest, and local-exec downloads the blobs; a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
-terraform apply -auto-approve -input=false ${color[@]+"${color[@]}"}
+"$tf" apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
 echo
 echo "==> the blobs that local-exec downloaded through the ephemeral URLs (removed on exit; DEMO_KEEP=1 make demo keeps them)"

@@ -1,0 +1,185 @@
+//go:build unix
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+)
+
+// cli is the command-line tool the end-to-end tests drive: Terraform, or
+// OpenTofu under `make test-opentofu`.
+type cli struct {
+	path string
+	// name is "Terraform" or "OpenTofu", from the first line of `version`.
+	name string
+	// version is what `version -json` reports as terraform_version (OpenTofu
+	// reports its own version there), and what the CLI sends the provider
+	// as TerraformVersion.
+	version string
+	// registryHost is the host a provider source without one
+	// ("partnerbilling/partnerbilling") belongs to.
+	registryHost string
+}
+
+func (c cli) openTofu() bool { return c.name == "OpenTofu" }
+
+var (
+	cliOnce sync.Once
+	theCLI  cli
+	cliErr  error
+)
+
+// terraformCLI finds the CLI once per test process: TF_ACC_TERRAFORM_PATH
+// when set (the variable terraform-plugin-testing reads, so that one setting
+// moves every Terraform-driven test of the repository to another binary),
+// else terraform on PATH, else tofu on PATH. Without any, the test is skipped.
+func terraformCLI(t *testing.T) cli {
+	t.Helper()
+	cliOnce.Do(func() {
+		path := os.Getenv("TF_ACC_TERRAFORM_PATH")
+		if path == "" {
+			if path, cliErr = exec.LookPath("terraform"); cliErr != nil {
+				if path, cliErr = exec.LookPath("tofu"); cliErr != nil {
+					cliErr = fmt.Errorf("neither terraform nor tofu is on PATH, and TF_ACC_TERRAFORM_PATH is not set")
+					return
+				}
+			}
+		}
+		theCLI, cliErr = probeCLI(path)
+	})
+	if cliErr != nil {
+		if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+			t.Skip(cliErr)
+		}
+		t.Fatal(cliErr)
+	}
+	return theCLI
+}
+
+func probeCLI(path string) (cli, error) {
+	run := func(args ...string) ([]byte, error) {
+		cmd := exec.Command(path, args...)
+		// No CLI configuration: a TF_CLI_CONFIG_FILE that points nowhere
+		// only adds a warning to the output.
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=", "CHECKPOINT_DISABLE=1")
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", path, strings.Join(args, " "), err)
+		}
+		return out, nil
+	}
+	text, err := run("version")
+	if err != nil {
+		return cli{}, err
+	}
+	first, _, _ := strings.Cut(string(text), "\n")
+	c := cli{path: path}
+	switch {
+	case strings.HasPrefix(first, "OpenTofu v"):
+		c.name, c.registryHost = "OpenTofu", "registry.opentofu.org"
+	case strings.HasPrefix(first, "Terraform v"):
+		c.name, c.registryHost = "Terraform", "registry.terraform.io"
+	default:
+		return cli{}, fmt.Errorf("%s version: %q is neither Terraform nor OpenTofu", path, first)
+	}
+	js, err := run("version", "-json")
+	if err != nil {
+		return cli{}, err
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(js, &v); err != nil || v.Version == "" {
+		return cli{}, fmt.Errorf("%s version -json: no terraform_version in %q (%v)", path, js, err)
+	}
+	c.version = v.Version
+	return c, nil
+}
+
+const versionConfig = `
+data "partnerbilling_operation" "export" {
+  id = "` + fakegraph.DocOperationID + `"
+}
+`
+
+// TestDevOverridesAddress: a dev_overrides entry matches the provider when
+// its address is the short "partnerbilling/partnerbilling" (what the README
+// and CONTRIBUTING show) or the long form with the CLI's own registry host,
+// and not with the other CLI's host. Under OpenTofu a
+// "registry.terraform.io/..." entry is ignored, which is why the docs give
+// the short form.
+func TestDevOverridesAddress(t *testing.T) {
+	t.Parallel()
+	tf := terraformCLI(t)
+	otherHost := map[string]string{"registry.terraform.io": "registry.opentofu.org", "registry.opentofu.org": "registry.terraform.io"}[tf.registryHost]
+	for name, tc := range map[string]struct {
+		address string
+		matched bool
+	}{
+		"short address":                  {"partnerbilling/partnerbilling", true},
+		"this CLI's registry host":       {tf.registryHost + "/partnerbilling/partnerbilling", true},
+		"the other CLI's registry host":  {otherHost + "/partnerbilling/partnerbilling", false},
+		"another namespace of this host": {tf.registryHost + "/hashicorp/partnerbilling", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorkspace(t, versionConfig)
+			writeFile(t, w.rc, devOverrides(tc.address, providerBinary(t)))
+			cmd, out := w.command(t.Context(), nil, "validate", "-no-color")
+			err := cmd.Run()
+			text := strings.Join(strings.Fields(out.String()), " ")
+			if tc.matched {
+				if err != nil {
+					t.Fatalf("%s validate with dev_overrides for %q: %v\n%s", tf.name, tc.address, err, out)
+				}
+				// Both CLIs list the override in the short form, whichever form the entry used.
+				if !strings.Contains(text, "Provider development overrides are in effect") || !strings.Contains(text, "partnerbilling/partnerbilling in "+providerBinary(t)) {
+					t.Errorf("the output does not show the override of %q in effect:\n%s", tc.address, out)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%s validate succeeded with dev_overrides for %q, which is not the provider's address:\n%s", tf.name, tc.address, out)
+			}
+			want := tf.registryHost + "/partnerbilling/partnerbilling"
+			if !strings.Contains(text, want) {
+				t.Errorf("the error does not name the unresolved provider %s:\n%s", want, out)
+			}
+		})
+	}
+}
+
+// TestUserAgentCarriesTheCLIVersion: the provider's User-Agent ends in
+// "Terraform/" and the version the CLI reports (`version -json`). The
+// plugin protocol carries that version number only, with no product name:
+// under OpenTofu it is OpenTofu's own version (1.11.5 for OpenTofu 1.11.5),
+// still labelled Terraform/, because the provider has no way to tell the two
+// apart (README, "Using the provider with OpenTofu").
+func TestUserAgentCarriesTheCLIVersion(t *testing.T) {
+	t.Parallel()
+	w := newWorkspace(t, versionConfig)
+	w.srv.ScriptOperation(fakegraph.DocOperationID, fakegraph.OK(fakegraph.DocSucceeded))
+	cmd, out := w.command(t.Context(), nil, "plan", "-input=false", "-no-color")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	reqs := w.srv.GraphRequests()
+	if len(reqs) == 0 {
+		t.Fatal("no Graph request")
+	}
+	want := "terraform-provider-partnerbilling/dev Terraform/" + w.cli.version
+	t.Logf("%s %s: User-Agent %q", w.cli.name, w.cli.version, reqs[0].Header.Get("User-Agent"))
+	for _, r := range reqs {
+		if ua := r.Header.Get("User-Agent"); ua != want {
+			t.Errorf("%s %s: User-Agent %q, want %q (%s %s)", r.Method, r.Path, ua, want, w.cli.name, w.cli.version)
+		}
+	}
+}
