@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,13 +100,17 @@ resource "partnerbilling_billed_usage_export" "march" {
 	plan, pout := w.command(t.Context(), nil, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	err = plan.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(pout.String(), "is tainted, so must be replaced") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !taintedReplaced.MatchString(pout.String()) {
 		t.Errorf("plan after the interrupt (err=%v):\n%s", err, pout)
 	}
 	if n := len(w.srv.ExportRequests()); n != 1 {
 		t.Errorf("%d POSTs after the plan, want 1", n)
 	}
 }
+
+// taintedReplaced is how Terraform ("is tainted, so must be replaced") and
+// OpenTofu ("is tainted, so it must be replaced") announce the replacement.
+var taintedReplaced = regexp.MustCompile(`is tainted, so (it )?must be replaced`)
 
 type stateInstance struct {
 	Status     string         `json:"status"`

@@ -34,6 +34,14 @@ func (e *env) ephemeralStep(t *testing.T, s resource.TestStep) {
 	t.Helper()
 	factories := e.factories()
 	factories["echo"] = func() (tfprotov6.ProviderServer, error) { return echoprovider.NewProviderServer()() }
+	if openTofu() {
+		// OpenTofu writes ephemeral resources into the plan's resource
+		// changes (values nulled, to rebuild the apply graph from a saved
+		// plan), so terraform-plugin-testing never sees an empty plan. Check
+		// instead that nothing but ephemeral resources would change.
+		s.ExpectNonEmptyPlan = true
+		s.ConfigPlanChecks.PostApplyPreRefresh = append(s.ConfigPlanChecks.PostApplyPreRefresh, onlyEphemeralChanges{})
+	}
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
 		ProtoV6ProviderFactories: factories,
@@ -296,5 +304,31 @@ func TestManifestEphemeralExpiryPrecondition(t *testing.T) {
 			}
 			e.ephemeralStep(t, step)
 		})
+	}
+}
+
+// openTofu reports whether the tests run under OpenTofu (make test-opentofu).
+func openTofu() bool {
+	return os.Getenv("TF_ACC_PROVIDER_HOST") == "registry.opentofu.org" ||
+		strings.HasPrefix(filepath.Base(os.Getenv("TF_ACC_TERRAFORM_PATH")), "tofu")
+}
+
+// onlyEphemeralChanges fails a plan with a change to anything but an
+// ephemeral resource (which OpenTofu lists with an "open" action).
+type onlyEphemeralChanges struct{}
+
+func (onlyEphemeralChanges) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Mode == "ephemeral" || rc.Change == nil || rc.Change.Actions.NoOp() {
+			continue
+		}
+		resp.Error = fmt.Errorf("the plan after apply changes %s (%v): want no changes", rc.Address, rc.Change.Actions)
+		return
+	}
+	for name, oc := range req.Plan.OutputChanges {
+		if !oc.Actions.NoOp() {
+			resp.Error = fmt.Errorf("the plan after apply changes output %s (%v): want no changes", name, oc.Actions)
+			return
+		}
 	}
 }
