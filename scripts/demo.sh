@@ -88,7 +88,7 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> $(basename "$tf") apply (the provider polls a running export, reads its manifest, and local-exec downloads the blobs; a few seconds)"
+echo "==> $(basename "$tf") apply (the provider starts an export and polls it and a running one, reads the manifest, and local-exec downloads the blobs; a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
 "$tf" apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
@@ -108,32 +108,46 @@ fi
 echo "    $(grep -cE 'sig=|sv=20' terraform.tfstate || true) matches: the state has the manifest, never its token or URLs"
 
 echo
+echo "==> $(basename "$tf") plan (an unchanged configuration: one GET per export or operation, no new export)"
+"$tf" plan -input=false -detailed-exitcode ${color[@]+"${color[@]}"} >"$tmp/plan.log" || {
+  rc=$?
+  cat "$tmp/plan.log"
+  echo "demo: the plan after apply was not empty (exit $rc)" >&2
+  exit 1
+}
+tail -n 3 "$tmp/plan.log"
+
+echo
 echo "==> requests sent to the fake Graph and its blob store"
 cat "$tmp/fakegraph.log"
 
 cat <<'EOF'
 
 What to look at:
+  * export_operation_id and export_manifest_id: the export resource sent one
+    POST .../usage/billed/export, took the operation id from the 202's
+    Location header, and polled that operation until it succeeded.
   * status = "succeeded" and manifest_id = "8fe347d7-...": the data source with
     wait_timeout polled the running export (the fake answered "running" three
     times with Retry-After: 1) until it succeeded, and reduced the manifest
     link to its id.
-  * error_code = "5000", error_message = "No data available": a failed export
-    is data, not an error; the run still succeeds. A postcondition on
-    manifest_id != null stops a pipeline on it (docs/data-sources/operation.md).
+  * error_code = "5000", error_message = "No data available": for the data
+    source a failed export is data, not an error; the run still succeeds. A
+    postcondition on manifest_id != null stops a pipeline on it
+    (docs/data-sources/operation.md). An export resource whose export fails
+    fails the apply instead, and is replaced by the next one.
   * The manifest: data.partnerbilling_manifest gives the blob names and an etag
     (state-safe: no SAS token, no URL); ephemeral.partnerbilling_manifest gives
     each blob's download URL, which only the local-exec provisioner sees (its
     output is suppressed because it holds secrets). The fake blob store checked
     each URL's SAS signature before serving the gzip JSON Lines counted above.
-  * The request log: one OpenID discovery GET (.../v2.0/.well-known/openid-configuration)
-    and one token request (POST .../oauth2/v2.0/token) per provider process,
-    shared by every read in it (Terraform runs one process for the plan and
-    one for the apply, which opens the ephemeral resource again); GETs of the
-    two operations, about a second apart for the one being waited on; the
-    manifest GETs (the data source, and the ephemeral resource at plan and at
-    apply); and the blob downloads (GET /partnerbilling/..., from curl, never
-    from the provider). The fake logs
-    only method, path, status and duration, never headers or query strings; to
-    see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
+  * The request log: one OpenID discovery GET and one token request per
+    provider process that calls Graph, shared by everything that process
+    does. Terraform starts one to plan (the data sources, and the ephemeral
+    resource), one to apply (the export's one POST, then GETs of its
+    operation, the manifest GETs), and one for the final plan (one GET per
+    export or operation, and no POST). The blob downloads (GET
+    /partnerbilling/...) come from curl, never from the provider. The fake
+    logs only method, path, status and duration, never headers or query
+    strings; to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
 EOF

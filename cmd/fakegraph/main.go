@@ -16,8 +16,9 @@
 // reconciliation rows, gzip JSON Lines) a fake blob store on a second port
 // serves to holders of the manifest's SAS token; operation
 // 0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90 has failed with code "5000",
-// "No data available". The four export endpoints work as in the package,
-// and the manifests of the exports they start are on the blob store too.
+// "No data available". The four export endpoints start real exports: each
+// new operation answers "running" (Retry-After: 1) three times, then succeeds
+// with a fresh manifest whose blobs are on the blob store too.
 package main
 
 import (
@@ -92,6 +93,7 @@ func run() error {
 		fakegraph.BlobFile{Name: "part-00000-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz", Content: fakegraph.ReconciliationRows(demoInvoice, 0, 4)},
 		fakegraph.BlobFile{Name: "part-00001-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz", Content: fakegraph.ReconciliationRows(demoInvoice, 4, 3)})
 	s.ScriptOperation(failOperationID, fakegraph.OK(fakegraph.Failed(failOperationID, "5000", "No data available")))
+	s.SetExportDefault(fakegraph.ExportOperation{Polls: 3, RetryAfter: "1"})
 
 	if *caFile != "" {
 		if err := s.WriteCACert(*caFile); err != nil {

@@ -17,8 +17,18 @@ terraform {
 
 provider "partnerbilling" {}
 
-# An export that is still running: wait (at most two minutes) until it
-# finishes. The fake answers "running" three times, with Retry-After: 1.
+# Start an export and wait (at most two minutes) until it has finished. The
+# fake answers "running" three times, with Retry-After: 1, then succeeds.
+resource "partnerbilling_billed_usage_export" "march" {
+  invoice_id = "G000000001"
+
+  timeouts {
+    create = "2m"
+  }
+}
+
+# An export started elsewhere that is still running: wait (at most two
+# minutes) until it finishes.
 data "partnerbilling_operation" "export" {
   id           = "6fe687d7-1e0f-4bd6-9091-4672691f64bc"
   wait_timeout = "2m"
@@ -30,10 +40,10 @@ data "partnerbilling_operation" "failed" {
 }
 
 locals {
-  # Where the manifest id comes from. With an export resource that starts the
-  # export itself, this is the one line to change:
-  #   manifest_id = partnerbilling_billed_reconciliation_export.demo.manifest_id
-  manifest_id = data.partnerbilling_operation.export.manifest_id
+  # The manifest of the export this run started (any other source of a
+  # manifest id, such as data.partnerbilling_operation.export.manifest_id,
+  # works the same).
+  manifest_id = partnerbilling_billed_usage_export.march.manifest_id
 }
 
 # The manifest as data: where the blobs are, how many, and an etag that
@@ -66,6 +76,14 @@ resource "terraform_data" "download" {
       BLOBS = join("\n", [for b in ephemeral.partnerbilling_manifest.export.blobs : "${b.name}\t${b.url}"])
     }
   }
+}
+
+output "export_operation_id" {
+  value = partnerbilling_billed_usage_export.march.operation_id
+}
+
+output "export_manifest_id" {
+  value = partnerbilling_billed_usage_export.march.manifest_id
 }
 
 output "status" {
