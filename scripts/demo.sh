@@ -74,9 +74,19 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> terraform apply (the provider polls a running export; this takes a few seconds)"
+echo "==> terraform apply (the provider starts an export and polls it and a running one; this takes a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
 terraform apply -auto-approve -input=false ${color[@]+"${color[@]}"}
+
+echo
+echo "==> terraform plan (an unchanged configuration: one GET per export or operation, no new export)"
+terraform plan -input=false -detailed-exitcode ${color[@]+"${color[@]}"} >"$tmp/plan.log" || {
+  rc=$?
+  cat "$tmp/plan.log"
+  echo "demo: the plan after apply was not empty (exit $rc)" >&2
+  exit 1
+}
+tail -n 3 "$tmp/plan.log"
 
 echo
 echo "==> requests the provider sent to the fake Graph"
@@ -85,16 +95,24 @@ cat "$tmp/fakegraph.log"
 cat <<'EOF'
 
 What to look at:
+  * export_operation_id and export_manifest_id: the export resource sent one
+    POST .../usage/billed/export, took the operation id from the 202's
+    Location header, and polled that operation until it succeeded.
   * status = "succeeded" and manifest_id = "8fe347d7-...": the data source with
     wait_timeout polled the running export (the fake answered "running" three
     times with Retry-After: 1) until it succeeded, and reduced the manifest
     link to its id.
-  * error_code = "5000", error_message = "No data available": a failed export
-    is data, not an error; the run still succeeds. A postcondition on
-    manifest_id != null stops a pipeline on it (docs/data-sources/operation.md).
-  * The request log: one OpenID discovery GET (.../v2.0/.well-known/openid-configuration)
-    and one token request (POST .../oauth2/v2.0/token), shared by both data
-    sources, then GETs of the two operations, about a second apart for the one
-    being waited on. The fake logs only method, path, status and duration, never
-    headers; to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
+  * error_code = "5000", error_message = "No data available": for the data
+    source a failed export is data, not an error; the run still succeeds. A
+    postcondition on manifest_id != null stops a pipeline on it
+    (docs/data-sources/operation.md). An export resource whose export fails
+    fails the apply instead, and is replaced by the next one.
+  * The request log: one OpenID discovery GET and one token request per
+    provider process that calls Graph, shared by everything that process
+    does. Terraform starts one to plan (the two data sources: GETs of their
+    operations, about a second apart for the one being waited on), one to
+    apply (the export's one POST, then GETs of its operation), and one for
+    the final plan (one GET per export or operation, and no POST). The fake
+    logs only method, path, status and duration, never headers; to see the
+    provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
 EOF

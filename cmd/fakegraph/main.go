@@ -13,7 +13,9 @@
 // (Retry-After: 1) three times, then succeeds with manifest
 // 8fe347d7-1e0f-4bd6-9091-4672691f32db; operation
 // 0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90 has failed with code "5000",
-// "No data available". The four export endpoints work as in the package.
+// "No data available". The four export endpoints start real exports: each
+// new operation answers "running" (Retry-After: 1) three times, then succeeds
+// with a fresh manifest.
 package main
 
 import (
@@ -82,6 +84,7 @@ func run() error {
 		"part-00000-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz",
 		"part-00001-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz"))
 	s.ScriptOperation(failOperationID, fakegraph.OK(fakegraph.Failed(failOperationID, "5000", "No data available")))
+	s.SetExportDefault(fakegraph.ExportOperation{Polls: 3, RetryAfter: "1"})
 
 	if *caFile != "" {
 		if err := s.WriteCACert(*caFile); err != nil {

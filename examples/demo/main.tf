@@ -14,8 +14,18 @@ terraform {
 
 provider "partnerbilling" {}
 
-# An export that is still running: wait (at most two minutes) until it
-# finishes. The fake answers "running" three times, with Retry-After: 1.
+# Start an export and wait (at most two minutes) until it has finished. The
+# fake answers "running" three times, with Retry-After: 1, then succeeds.
+resource "partnerbilling_billed_usage_export" "march" {
+  invoice_id = "G000000001"
+
+  timeouts {
+    create = "2m"
+  }
+}
+
+# An export started elsewhere that is still running: wait (at most two
+# minutes) until it finishes.
 data "partnerbilling_operation" "export" {
   id           = "6fe687d7-1e0f-4bd6-9091-4672691f64bc"
   wait_timeout = "2m"
@@ -24,6 +34,14 @@ data "partnerbilling_operation" "export" {
 # An export that failed: read once. A failed operation is data, not an error.
 data "partnerbilling_operation" "failed" {
   id = "0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90"
+}
+
+output "export_operation_id" {
+  value = partnerbilling_billed_usage_export.march.operation_id
+}
+
+output "export_manifest_id" {
+  value = partnerbilling_billed_usage_export.march.manifest_id
 }
 
 output "status" {

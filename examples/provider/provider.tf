@@ -12,15 +12,16 @@ terraform {
 
 provider "partnerbilling" {}
 
-variable "operation_id" {
+variable "invoice_id" {
   type        = string
-  description = "The export operation id: the last path segment of the export call's Location header."
+  description = "The invoice whose billed usage to export, such as G000000001 (Partner Center lists them)."
 }
 
-data "partnerbilling_operation" "export" {
-  id = var.operation_id
+# Starts the export and waits (30 minutes by default) until it has finished.
+resource "partnerbilling_billed_usage_export" "invoice" {
+  invoice_id = var.invoice_id
 }
 
-output "status" {
-  value = data.partnerbilling_operation.export.status
+output "manifest_id" {
+  value = partnerbilling_billed_usage_export.invoice.manifest_id
 }

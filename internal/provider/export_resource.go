@@ -121,7 +121,7 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		ElementType: types.StringType,
 		Optional:    true,
 		MarkdownDescription: "Arbitrary strings; any change starts a new export (replaces the resource). " +
-			"Use it to re-run an export on a schedule (`formatdate(\"YYYY-MM\", timestamp())` changes every month) or on a new commit.",
+			"Use it to re-run an export on a schedule (`formatdate(\"YYYY-MM\", plantimestamp())` changes once a month; `timestamp()` would start a new export on every apply) or on a new commit.",
 		PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 	}
 	computed := func(desc string) schema.StringAttribute {
