@@ -13,7 +13,8 @@ import (
 
 // TestNoSecretInLogsOutputOrState runs secret authentication through
 // Terraform with TF_LOG=TRACE over a throttled request, a failed operation,
-// a wait and a failing run with a wrong secret, and fails if the secret, an
+// a wait, an export (a POST with a body, and its wait) and a failing run
+// with a wrong secret, and fails if the secret, an
 // access token or a SAS token appears in a log, the CLI output or the state.
 // (TestAuthMethodsThroughTerraform does the same for the other methods,
 // certificate key material and client assertions included.)
@@ -40,6 +41,10 @@ data "partnerbilling_operation" "waited" {
 
 output "manifest" {
   value = data.partnerbilling_operation.ok.manifest_id
+}
+
+resource "partnerbilling_billed_usage_export" "started" {
+  invoice_id = "G000000001"
 }
 `)
 	w.srv.ScriptOperation(okID,
