@@ -247,7 +247,11 @@ func TestStartExportRetriesAConnectionThatNeverOpened(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	hc := f.srv.HTTPClient()
-	tr := hc.Transport.(*http.Transport).Clone()
+	base, ok := hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("fake's transport is a %T", hc.Transport)
+	}
+	tr := base.Clone()
 	var dials atomic.Int32
 	var d net.Dialer
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -47,7 +48,7 @@ func addExportStartError(diags *diag.Diagnostics, err error, k exportKind) {
 	default:
 		var ge *graph.Error
 		hint := "Check the export's arguments; if Microsoft Graph was throttling or unavailable, run apply again later."
-		if errors.As(err, &ge) && ge.StatusCode == 400 {
+		if errors.As(err, &ge) && ge.StatusCode == http.StatusBadRequest {
 			hint = "Microsoft Graph refused the export's arguments: check them (billed exports exist for invoices from September 2023 on)."
 		}
 		diags.AddError("Export Not Started",
