@@ -17,7 +17,7 @@ import (
 
 const (
 	adoConnection  = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-	adoAccessToken = "ado-system-access-token-never-leak" //nolint:gosec // G101: a test value
+	adoAccessToken = "ado-system-access-token-never-leak"
 )
 
 // pipelineApp registers an app whose federated credential trusts the

@@ -29,8 +29,6 @@ type cli struct {
 	registryHost string
 }
 
-func (c cli) openTofu() bool { return c.name == "OpenTofu" }
-
 var (
 	cliOnce sync.Once
 	theCLI  cli
@@ -98,7 +96,7 @@ func probeCLI(path string) (cli, error) {
 		Version string `json:"terraform_version"`
 	}
 	if err := json.Unmarshal(js, &v); err != nil || v.Version == "" {
-		return cli{}, fmt.Errorf("%s version -json: no terraform_version in %q (%v)", path, js, err)
+		return cli{}, fmt.Errorf("%s version -json: no terraform_version in %q (%v)", path, js, err) //nolint:errorlint // err is nil when the JSON parsed but named no version
 	}
 	c.version = v.Version
 	return c, nil

@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ import (
 
 const (
 	adoConnection  = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-	adoAccessToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e2e-azure-pipelines-system-access-token.must-never-leak" //nolint:gosec // G101: a test value
+	adoAccessToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e2e-azure-pipelines-system-access-token.must-never-leak"
 	hcpSubject     = "organization:partner:project:Default Project:workspace:billing:run_phase:apply"
 )
 
@@ -109,7 +110,7 @@ func TestAzurePipelinesThroughTerraform(t *testing.T) {
 			}
 			for i, r := range reqs {
 				q, _ := url.ParseQuery(r.RawQuery)
-				if r.Method != "POST" || q.Get("api-version") != "7.1" || q.Get("serviceConnectionId") != adoConnection || r.Header.Get("Authorization") != "Bearer "+adoAccessToken {
+				if r.Method != http.MethodPost || q.Get("api-version") != "7.1" || q.Get("serviceConnectionId") != adoConnection || r.Header.Get("Authorization") != "Bearer "+adoAccessToken {
 					t.Errorf("Azure Pipelines request %d: %s ?%s", i, r.Method, r.RawQuery)
 				}
 				form, _ := url.ParseQuery(string(sent[i].Body))

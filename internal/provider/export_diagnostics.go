@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
 
 // The diagnostics of the export resources. Errors that are the same for
@@ -27,7 +28,10 @@ const howToFindAnExport = "Microsoft documents no way to list export operations,
 
 // addExportStartError reports a POST that did not lead to an operation id;
 // nothing is recorded in state.
-func addExportStartError(diags *diag.Diagnostics, err error, k exportKind) {
+func addExportStartError(into *diag.Diagnostics, err error, k exportKind) {
+	// Through the one sanitiser, like every diagnostic with server text.
+	diags := &diag.Diagnostics{}
+	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
 	var ae *graph.AmbiguousStartError
 	switch {
 	case errors.As(err, &ae) && ae.Accepted:
@@ -63,10 +67,13 @@ func taintedNote(id string) string {
 }
 
 // addExportFailed reports an export whose operation failed.
-func addExportFailed(diags *diag.Diagnostics, k exportKind, id string, op *graph.Operation) {
+func addExportFailed(into *diag.Diagnostics, k exportKind, id string, op *graph.Operation) {
+	// Through the one sanitiser, like every diagnostic with server text.
+	diags := &diag.Diagnostics{}
+	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
 	code, msg := "none", "none"
 	if op.Error != nil {
-		code, msg = orNone(op.Error.Code), orNone(op.Error.Message)
+		code, msg = orNone(safetext.Field(op.Error.Code)), orNone(safetext.Field(op.Error.Message))
 	}
 	diags.AddError("Export Failed",
 		fmt.Sprintf("The %s export (operation %s) failed: error code %q, message %q.\n\n%s\n\n"+
@@ -75,14 +82,17 @@ func addExportFailed(diags *diag.Diagnostics, k exportKind, id string, op *graph
 }
 
 // addExportWaitError reports a wait that ended without a finished operation.
-func addExportWaitError(diags *diag.Diagnostics, err error, k exportKind, id string, timeout time.Duration) {
+func addExportWaitError(into *diag.Diagnostics, err error, k exportKind, id string, timeout time.Duration) {
+	// Through the one sanitiser, like every diagnostic with server text.
+	diags := &diag.Diagnostics{}
+	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
 	var wte *graph.WaitTimeoutError
 	switch {
 	case errors.As(err, &wte):
 		diags.AddAttributeError(path.Root(attrTimeouts).AtName("create"), "Export Did Not Finish In Time",
 			fmt.Sprintf("The %s export (operation %s) did not finish within timeouts.create (%s); its last status was %q.\n\n%s "+
 				"Raise timeouts.create if exports of this size take longer.\n\n%s",
-				k.what, id, timeout, orNone(wte.LastStatus), taintedNote(id), capitalize(err.Error())))
+				k.what, id, timeout, orNone(safetext.Field(wte.LastStatus)), taintedNote(id), capitalize(err.Error())))
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Export Wait Interrupted",
 			fmt.Sprintf("Waiting for the %s export (operation %s) was interrupted; the export goes on at Microsoft.\n\n%s\n\n%s",

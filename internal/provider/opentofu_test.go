@@ -37,7 +37,7 @@ func prepareCLI() (string, error) {
 		}
 		tofu, err := exec.LookPath("tofu")
 		if err != nil {
-			return "", nil // neither: terraform-plugin-testing reports it
+			return "", nil //nolint:nilerr // neither CLI: terraform-plugin-testing reports it
 		}
 		path = tofu
 		if err := os.Setenv(envTerraformPath, path); err != nil {

@@ -17,7 +17,7 @@ import (
 
 const (
 	pipelineConnection  = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-	pipelineAccessToken = "ado-system-access-token-must-never-leak" //nolint:gosec // G101: a test value
+	pipelineAccessToken = "ado-system-access-token-must-never-leak"
 	hcpSubject          = "organization:partner:project:Default Project:workspace:billing:run_phase:plan"
 )
 
