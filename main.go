@@ -8,8 +8,9 @@ import (
 	"log"
 	"os"
 	"os/signal"
-
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/provider"
 )
@@ -27,13 +28,38 @@ func main() {
 	// stops its own waits when it sees the interrupt (go-plugin otherwise
 	// just ignores it).
 	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := providerserver.Serve(context.Background(), provider.New(version, provider.WithInterrupt(interrupted.Done())), providerserver.ServeOpts{
-		Address:         "registry.terraform.io/partnerbilling/partnerbilling",
-		Debug:           debug,
-		ProtocolVersion: 6,
-	})
+	stopProfile := startCPUProfile(os.Getenv("PARTNERBILLING_CPU_PROFILE"))
+	err := provider.Serve(version, interrupted, debug)
+	stopProfile()
 	stop()
 	if err != nil {
 		log.Fatal(err.Error())
+	}
+}
+
+// startCPUProfile writes a CPU profile of this plugin process to path until
+// the returned function is called (Terraform shuts the plugin down
+// gracefully at the end of a run, so Serve returns). For `make profile`;
+// with the variable unset it does nothing. A run starts several plugin
+// processes (schema, then the walk): "%p" in path becomes the process id,
+// so that each writes its own file.
+func startCPUProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	path = strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid()))
+	f, err := os.Create(path) //nolint:gosec // a path the developer chose
+	if err != nil {
+		log.Printf("PARTNERBILLING_CPU_PROFILE: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("PARTNERBILLING_CPU_PROFILE: %v", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
 	}
 }

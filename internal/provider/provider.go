@@ -57,12 +57,12 @@ func WithGraphOptions(opts ...graph.Option) Option {
 	return func(p *partnerBillingProvider) { p.graphOptions = append(p.graphOptions, opts...) }
 }
 
-// WithInterrupt cancels every read in progress when ch closes. main wires
+// WithInterrupt cancels every read in progress when ctx ends. main wires
 // it to the process's own SIGINT: Terraform 1.11 sends no StopProvider while
 // `terraform apply` reads data sources, but a terminal's Ctrl-C reaches the
 // whole process group, this plugin included.
-func WithInterrupt(ch <-chan struct{}) Option {
-	return func(p *partnerBillingProvider) { p.interrupt = ch }
+func WithInterrupt(ctx context.Context) Option {
+	return func(p *partnerBillingProvider) { p.interrupt = ctx }
 }
 
 // WithAuthSleep replaces the wait between token request retries.
@@ -75,31 +75,28 @@ type partnerBillingProvider struct {
 	httpClient   *http.Client
 	graphOptions []graph.Option
 	authSleep    func(ctx context.Context, d time.Duration) error
-	interrupt    <-chan struct{}
+	interrupt    context.Context
 }
 
 // providerData is what Configure hands to data sources and resources.
 type providerData struct {
 	client    *graph.Client
-	interrupt <-chan struct{}
+	interrupt context.Context // nil: nothing interrupts reads
 }
 
 // errInterrupted is the cause of a context cancelled by an interrupt.
 var errInterrupted = errors.New("interrupted (Ctrl-C)")
 
 // interruptible returns ctx cancelled also when the provider is interrupted.
+// It registers a callback rather than starting a goroutine: a plan of a
+// thousand reads would otherwise start a thousand.
 func (d *providerData) interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	if d.interrupt != nil {
-		go func() {
-			select {
-			case <-d.interrupt:
-				cancel(errInterrupted)
-			case <-ctx.Done():
-			}
-		}()
+	if d.interrupt == nil {
+		return ctx, func() { cancel(nil) }
 	}
-	return ctx, func() { cancel(nil) }
+	unregister := context.AfterFunc(d.interrupt, func() { cancel(errInterrupted) })
+	return ctx, func() { unregister(); cancel(nil) }
 }
 
 type providerModel struct {
