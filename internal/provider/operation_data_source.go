@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
@@ -30,6 +32,9 @@ type operationDataSource struct {
 	data *providerData
 }
 
+// operationStateType is the Terraform type of the data source's state.
+var operationStateType objectType
+
 type operationModel struct {
 	ID                 types.String `tfsdk:"id"`
 	WaitTimeout        types.String `tfsdk:"wait_timeout"`
@@ -40,6 +45,16 @@ type operationModel struct {
 	ErrorMessage       types.String `tfsdk:"error_message"`
 	ResourceLocation   types.String `tfsdk:"resource_location"`
 	ManifestID         types.String `tfsdk:"manifest_id"`
+}
+
+// attributes are the model's values by attribute name (see raw_values.go).
+func (m operationModel) attributes() map[string]attr.Value {
+	return map[string]attr.Value{
+		"id": m.ID, "wait_timeout": m.WaitTimeout, "status": m.Status,
+		"created_date_time": m.CreatedDateTime, "last_action_date_time": m.LastActionDateTime,
+		"error_code": m.ErrorCode, "error_message": m.ErrorMessage,
+		"resource_location": m.ResourceLocation, "manifest_id": m.ManifestID,
+	}
 }
 
 func (d *operationDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -112,11 +127,13 @@ func (d *operationDataSource) Configure(_ context.Context, req datasource.Config
 }
 
 func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var cfg operationModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	vals, err := rawStrings(req.Config.Raw, "id", "wait_timeout")
+	if err != nil {
+		resp.Diagnostics.AddError("Unreadable Configuration",
+			"The provider could not read the data source's configuration: "+err.Error()+". Please report this issue to the provider developers.")
 		return
 	}
+	cfg := operationModel{ID: vals[0], WaitTimeout: vals[1]}
 	if d.data == nil {
 		resp.Diagnostics.AddError("Provider Not Configured",
 			"The partnerbilling provider was not configured before this data source was read. Please report this issue to the provider developers.")
@@ -124,7 +141,6 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 	}
 	id := cfg.ID.ValueString()
 	var timeout time.Duration
-	var err error
 	if !cfg.WaitTimeout.IsNull() {
 		timeout, err = parseWaitTimeout(cfg.WaitTimeout.ValueString())
 	}
@@ -149,7 +165,14 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 	}
 	state := operationModelFrom(op, cfg.ID, cfg.WaitTimeout)
 	tflog.Debug(ctx, "read operation", map[string]any{"status": op.Status, "state": op.State().String()})
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	typ := operationStateType.get(func() tftypes.Type { return resp.State.Schema.Type().TerraformType(ctx) })
+	raw, err := rawObject(ctx, typ, state.attributes())
+	if err != nil {
+		resp.Diagnostics.AddError("Unwritable State",
+			"The provider could not build the data source's state: "+err.Error()+". Please report this issue to the provider developers.")
+		return
+	}
+	resp.State.Raw = raw
 }
 
 // operationModelFrom maps an operation to the data source's state. The
