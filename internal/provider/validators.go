@@ -53,10 +53,10 @@ func article(word string) string {
 	return ""
 }
 
-// durationValidator checks wait_timeout. Hand-written: the library has no
-// duration validator, and timetypes.GoDuration accepts negative durations and
-// answers "30 minutes" without naming Go's duration syntax; this one says how
-// to write one and what "" and a negative value would have meant.
+// durationValidator checks wait_timeout. Hand-written: the validators
+// library has no duration rule, and timetypes.GoDuration accepts negative
+// durations (its message even offers "-1.5h" as an example); this one also
+// says what "" and a negative value would have meant (read once: "0s").
 type durationValidator struct{}
 
 func (durationValidator) Description(context.Context) string {
