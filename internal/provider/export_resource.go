@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -106,7 +105,7 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 	for _, f := range k.fields {
 		a := schema.StringAttribute{
 			MarkdownDescription: f.description + " Changing it starts a new export.",
-			Validators:          []validator.String{fieldValidator{f}},
+			Validators:          f.validators,
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 		}
 		if f.def == "" {
@@ -160,16 +159,9 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 }
 
 func (r *exportResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
+	if data, ok := providerDataFrom(req.ProviderData, kindResource, &resp.Diagnostics); ok {
+		r.data = data
 	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Resource Configure Type",
-			fmt.Sprintf("Expected *provider.providerData, got: %T. Please report this issue to the provider developers.", req.ProviderData))
-		return
-	}
-	r.data = data
 }
 
 // ValidateConfig rejects a create timeout that is not positive (the
@@ -186,20 +178,11 @@ func (r *exportResource) ValidateConfig(ctx context.Context, req resource.Valida
 	}
 }
 
-func (r *exportResource) notConfigured(diags *diag.Diagnostics) bool {
-	if r.data != nil {
-		return false
-	}
-	diags.AddError("Provider Not Configured",
-		"The partnerbilling provider was not configured before this resource was used. Please report this issue to the provider developers.")
-	return true
-}
-
 // Create sends the one POST, then waits. Once the 202 has arrived the
 // operation id is never lost: whatever ends the wait, the state is returned
 // with it, and an error makes Terraform record the resource as tainted.
 func (r *exportResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	if r.notConfigured(&resp.Diagnostics) {
+	if notConfigured(r.data, "this resource was used", &resp.Diagnostics) {
 		return
 	}
 	body := map[string]string{}
@@ -251,7 +234,7 @@ func (r *exportResource) Create(ctx context.Context, req resource.CreateRequest,
 // keeps the recorded values: the service forgets old operations, and the
 // export still happened.
 func (r *exportResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	if r.notConfigured(&resp.Diagnostics) {
+	if notConfigured(r.data, "this resource was used", &resp.Diagnostics) {
 		return
 	}
 	var id types.String
@@ -301,22 +284,4 @@ func (r *exportResource) Delete(ctx context.Context, _ resource.DeleteRequest, _
 	tflog.Info(ctx, "removing the export from state; nothing is sent to Microsoft Graph (exports cannot be deleted)", map[string]any{
 		"export": r.kind.typeName,
 	})
-}
-
-// fieldValidator checks one export input at validate time, before any request.
-type fieldValidator struct{ f exportField }
-
-func (v fieldValidator) Description(context.Context) string {
-	return "must be a valid " + v.f.attr
-}
-
-func (v fieldValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (v fieldValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := v.f.check(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+titleArg(v.f.attr), capitalize(err.Error())+".")
-	}
 }

@@ -470,21 +470,30 @@ func TestExportHonoursRetryAfterOfThe202(t *testing.T) {
 func TestExportInvalidInputNeverSendsARequest(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		typeName, args, wantErr string
+		typeName, args string
+		wantErr        *regexp.Regexp
 	}{
-		"invoice with a space":   {"billed_usage_export", `invoice_id = "G 1"`, `(?s)Invalid Invoice ID.*"G 1" is not an invoice id`},
-		"invoice with a slash":   {"billed_reconciliation_export", `invoice_id = "../x"`, `Invalid Invoice ID`},
-		"empty invoice":          {"billed_usage_export", `invoice_id = ""`, `Invalid Invoice ID`},
-		"invoice too long":       {"billed_usage_export", `invoice_id = "` + strings.Repeat("G", 65) + `"`, `(?s)Invalid Invoice ID.*1 to 64`},
-		"lower-case currency":    {"unbilled_usage_export", "currency_code = \"usd\"\nbilling_period = \"current\"", `(?s)Invalid Currency Code.*upper case,\s+"USD"`},
-		"currency name":          {"unbilled_reconciliation_export", "currency_code = \"dollars\"\nbilling_period = \"current\"", `(?s)Invalid Currency Code.*three\s+upper-case letters`},
-		"unknown billing period": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"next\"", `(?s)Invalid Billing Period.*"current" or "last"`},
-		"capitalised period":     {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"Current\"", `(?s)Invalid Billing Period.*use\s+"current"`},
-		"unknown attribute set":  {"billed_usage_export", "invoice_id = \"G1\"\nattribute_set = \"all\"", `(?s)Invalid Attribute Set.*"full" or "basic"`},
-		"zero create timeout":    {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"0s\"\n}", `(?s)Invalid Create Timeout.*positive`},
-		"unparseable timeout":    {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}", `Invalid Attribute Value Time Duration`},
-		"missing invoice":        {"billed_usage_export", ``, `The argument "invoice_id" is required`},
-		"invoice on unbilled":    {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"last\"\ninvoice_id = \"G1\"", `An argument named "invoice_id" is not expected here`},
+		"invoice with a space": {"billed_usage_export", `invoice_id = "G 1"`, invoiceIDError("G 1")},
+		"invoice with a slash": {"billed_reconciliation_export", `invoice_id = "../x"`, invoiceIDError("../x")},
+		"empty invoice": {"billed_usage_export", `invoice_id = ""`,
+			wantError("Invalid Attribute Value Length", "Attribute invoice_id string length must be between 1 and 64, got: 0")},
+		"invoice too long": {"billed_usage_export", `invoice_id = "` + strings.Repeat("G", 65) + `"`,
+			wantError("Invalid Attribute Value Length", "Attribute invoice_id string length must be between 1 and 64, got: 65")},
+		"lower-case currency": {"unbilled_usage_export", "currency_code = \"usd\"\nbilling_period = \"current\"",
+			wantError("Invalid Currency Code", `"usd" is not an ISO 4217 currency code: write it in upper case, "USD".`)},
+		"currency name": {"unbilled_reconciliation_export", "currency_code = \"dollars\"\nbilling_period = \"current\"",
+			wantError("Invalid Currency Code", `"dollars" is not an ISO 4217 currency code: use three upper-case letters, such as "USD" or "EUR".`)},
+		"unknown billing period": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"next\"",
+			wantError("Invalid Attribute Value Match", `Attribute billing_period value must be one of: ["current" "last"], got: "next"`)},
+		"capitalised period": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"Current\"",
+			wantError("Invalid Attribute Value Match", `Attribute billing_period value must be one of: ["current" "last"], got: "Current"`)},
+		"unknown attribute set": {"billed_usage_export", "invoice_id = \"G1\"\nattribute_set = \"all\"",
+			wantError("Invalid Attribute Value Match", `Attribute attribute_set value must be one of: ["full" "basic"], got: "all"`)},
+		"zero create timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"0s\"\n}",
+			wantError("Invalid Create Timeout", `timeouts.create must be a positive duration such as "30m", got "0s".`)},
+		"unparseable timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}", wantError(`Invalid Attribute Value Time Duration`)},
+		"missing invoice":     {"billed_usage_export", ``, wantError(`The argument "invoice_id" is required`)},
+		"invoice on unbilled": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"last\"\ninvoice_id = \"G1\"", wantError(`An argument named "invoice_id" is not expected here`)},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -492,13 +501,49 @@ func TestExportInvalidInputNeverSendsARequest(t *testing.T) {
 			e := newEnv(t)
 			e.run(t, resource.TestStep{
 				Config:      e.exportConfig(tc.typeName, tc.args),
-				ExpectError: regexp.MustCompile(tc.wantErr),
+				ExpectError: tc.wantErr,
 			})
 			if n := len(e.srv.Requests()); n != 0 {
 				t.Errorf("%d requests for an invalid configuration, want none", n)
 			}
 		})
 	}
+}
+
+// invoiceIDError is stringvalidator.RegexMatches' diagnostic with our
+// message, for the invoice id got (which it prints unquoted).
+func invoiceIDError(got string) *regexp.Regexp {
+	return wantError("Invalid Attribute Value Match",
+		`Attribute invoice_id must be an invoice id as Partner Center shows it, such as "G000000001": letters, digits and '-' only, got: `+got)
+}
+
+// TestExportRefreshKeepsTheServicesTimestampText: refresh writes the
+// timestamps exactly as the service now sends them, even when they differ
+// from the state only in fraction digits or in "+00:00" for "Z". (This is why
+// the timestamps are plain strings: timetypes.RFC3339's semantic equality
+// compares them at whole seconds, and the framework then keeps the old text.)
+func TestExportRefreshKeepsTheServicesTimestampText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.exportConfig("billed_usage_export", `invoice_id = "G000000001"`)
+	e.run(t,
+		resource.TestStep{Config: cfg,
+			Check: func(s *terraform.State) error {
+				attrs := s.RootModule().Resources[billedUsageAddr].Primary.Attributes
+				if attrs["created_date_time"] != "2023-03-09T08:12:53Z" || attrs["last_action_date_time"] != "2023-03-09T08:37:48.5046691Z" {
+					return fmt.Errorf("after create: created %q, last action %q", attrs["created_date_time"], attrs["last_action_date_time"])
+				}
+				body := fakegraph.Succeeded(attrs["id"], e.srv.ManifestURL(fakegraph.DocManifestID))
+				body = strings.Replace(body, `"2023-03-09T08:12:53"`, `"2023-03-09T08:12:53+00:00"`, 1)
+				body = strings.Replace(body, "2023-03-09T08:37:48.5046691Z", "2023-03-09T08:37:48.9Z", 1)
+				e.srv.ScriptOperation(attrs["id"], fakegraph.OK(body))
+				return nil
+			}},
+		resource.TestStep{RefreshState: true, Check: resource.ComposeAggregateTestCheckFunc(
+			resource.TestCheckResourceAttr(billedUsageAddr, "created_date_time", "2023-03-09T08:12:53+00:00"),
+			resource.TestCheckResourceAttr(billedUsageAddr, "last_action_date_time", "2023-03-09T08:37:48.9Z"),
+		)},
+	)
 }
 
 // TestExportRefreshAfterTheServiceForgot: a 404 on refresh keeps the state.

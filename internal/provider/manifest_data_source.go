@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -89,7 +88,7 @@ func (d *manifestDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"id": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: descManifestID,
-				Validators:          []validator.String{manifestIDValidator{}},
+				Validators:          []validator.String{manifestIDValidator},
 			},
 			"schema_version":    str(descSchemaVersion),
 			"data_format":       str(descDataFormat),
@@ -114,16 +113,9 @@ func (d *manifestDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 }
 
 func (d *manifestDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
+	if data, ok := providerDataFrom(req.ProviderData, kindDataSource, &resp.Diagnostics); ok {
+		d.data = data
 	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Data Source Configure Type",
-			fmt.Sprintf("Expected *provider.providerData, got: %T. Please report this issue to the provider developers.", req.ProviderData))
-		return
-	}
-	d.data = data
 }
 
 func (d *manifestDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -132,9 +124,7 @@ func (d *manifestDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if d.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured",
-			"The partnerbilling provider was not configured before this data source was read. Please report this issue to the provider developers.")
+	if notConfigured(d.data, "this data source was read", &resp.Diagnostics) {
 		return
 	}
 	m, ok := readManifest(ctx, d.data, cfg.ID.ValueString(), &resp.Diagnostics)
@@ -184,24 +174,4 @@ func manifestModelFrom(m *graph.Manifest, id types.String) manifestModel {
 		out.Blobs[i] = manifestBlobModel{Name: optionalString(b.Name), PartitionValue: optionalString(b.PartitionValue)}
 	}
 	return out
-}
-
-type manifestIDValidator struct{}
-
-func (manifestIDValidator) Description(context.Context) string {
-	return "must contain only letters, digits and '-'"
-}
-
-func (v manifestIDValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (manifestIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if id := req.ConfigValue.ValueString(); !graph.ValidID(id) {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Manifest ID",
-			fmt.Sprintf("%q is not a manifest id: use the manifest_id of a succeeded export operation (letters, digits and '-' only, at most 128 characters).", id))
-	}
 }

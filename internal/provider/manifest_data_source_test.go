@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,16 +204,17 @@ func TestManifestDataSourceThrottled(t *testing.T) {
 
 func TestManifestInvalidIDNeverSendsARequest(t *testing.T) {
 	t.Parallel()
-	for name, block := range map[string]string{
-		"data source":        `data "partnerbilling_manifest" "test" { id = "../operations/x" }`,
-		"ephemeral resource": `ephemeral "partnerbilling_manifest" "test" { id = "a?b=c" }`,
+	for name, tc := range map[string]struct{ block, id string }{
+		"data source":        {`data "partnerbilling_manifest" "test" { id = "../operations/x" }`, "../operations/x"},
+		"ephemeral resource": {`ephemeral "partnerbilling_manifest" "test" { id = "a?b=c" }`, "a?b=c"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.step(t, resource.TestStep{
-				Config:      e.providerBlock() + block,
-				ExpectError: regexp.MustCompile(`(?s)Invalid Manifest ID.*is not a manifest id`),
+				Config: e.providerBlock() + tc.block,
+				ExpectError: wantError("Invalid Manifest ID", `"`+tc.id+`" is not a manifest id: use the manifest_id of a succeeded export operation `+
+					`(letters, digits and '-' only, at most 128 characters).`),
 			})
 			e.assertNoGraphRequests(t)
 		})

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
@@ -57,7 +56,7 @@ func (r *manifestEphemeralResource) Schema(_ context.Context, _ ephemeral.Schema
 			"id": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: descManifestID,
-				Validators:          []validator.String{manifestIDValidator{}},
+				Validators:          []validator.String{manifestIDValidator},
 			},
 			"schema_version":    str(descSchemaVersion),
 			"data_format":       str(descDataFormat),
@@ -101,16 +100,9 @@ func (r *manifestEphemeralResource) Schema(_ context.Context, _ ephemeral.Schema
 }
 
 func (r *manifestEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
+	if data, ok := providerDataFrom(req.ProviderData, kindEphemeralResource, &resp.Diagnostics); ok {
+		r.data = data
 	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Ephemeral Resource Configure Type",
-			fmt.Sprintf("Expected *provider.providerData, got: %T. Please report this issue to the provider developers.", req.ProviderData))
-		return
-	}
-	r.data = data
 }
 
 func (r *manifestEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
@@ -119,9 +111,7 @@ func (r *manifestEphemeralResource) Open(ctx context.Context, req ephemeral.Open
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured",
-			"The partnerbilling provider was not configured before this ephemeral resource was opened. Please report this issue to the provider developers.")
+	if notConfigured(r.data, "this ephemeral resource was opened", &resp.Diagnostics) {
 		return
 	}
 	m, ok := readManifest(ctx, r.data, cfg.ID.ValueString(), &resp.Diagnostics)

@@ -35,6 +35,10 @@ type operationDataSource struct {
 // operationStateType is the Terraform type of the data source's state.
 var operationStateType objectType
 
+// operationModel's timestamps are plain strings, not timetypes.RFC3339: its
+// semantic equality compares whole seconds, so a resource refresh would keep
+// the old text when the service's differs only in fraction digits or in
+// "+00:00" for "Z" (TestExportRefreshKeepsTheServicesTimestampText).
 type operationModel struct {
 	ID                 types.String `tfsdk:"id"`
 	WaitTimeout        types.String `tfsdk:"wait_timeout"`
@@ -70,7 +74,7 @@ func (d *operationDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 			"id": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: "The operation id (a GUID in practice): letters, digits and `-` only, at most 128 characters, so it can never change the request path.",
-				Validators:          []validator.String{operationIDValidator{}},
+				Validators:          []validator.String{operationIDValidator},
 			},
 			"wait_timeout": schema.StringAttribute{
 				Optional: true,
@@ -114,16 +118,9 @@ func (d *operationDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 }
 
 func (d *operationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
+	if data, ok := providerDataFrom(req.ProviderData, kindDataSource, &resp.Diagnostics); ok {
+		d.data = data
 	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Data Source Configure Type",
-			fmt.Sprintf("Expected *provider.providerData, got: %T. Please report this issue to the provider developers.", req.ProviderData))
-		return
-	}
-	d.data = data
 }
 
 func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -134,9 +131,7 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	cfg := operationModel{ID: vals[0], WaitTimeout: vals[1]}
-	if d.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured",
-			"The partnerbilling provider was not configured before this data source was read. Please report this issue to the provider developers.")
+	if notConfigured(d.data, "this data source was read", &resp.Diagnostics) {
 		return
 	}
 	id := cfg.ID.ValueString()
@@ -223,41 +218,4 @@ func parseWaitTimeout(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative: use \"0s\" (or leave wait_timeout out) to read once, or a positive duration to wait", s)
 	}
 	return d, nil
-}
-
-type operationIDValidator struct{}
-
-func (operationIDValidator) Description(context.Context) string {
-	return "must contain only letters, digits and '-'"
-}
-
-func (v operationIDValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (operationIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if id := req.ConfigValue.ValueString(); !graph.ValidID(id) {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Operation ID",
-			fmt.Sprintf("%q is not an operation id: use the GUID from the export's Location header (letters, digits and '-' only, at most 128 characters).", id))
-	}
-}
-
-type durationValidator struct{}
-
-func (durationValidator) Description(context.Context) string {
-	return "must be a non-negative Go duration such as \"90s\", \"30m\" or \"1h\""
-}
-
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := parseWaitTimeout(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Wait Timeout", capitalize(err.Error())+".")
-	}
 }

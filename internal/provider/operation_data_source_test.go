@@ -213,7 +213,8 @@ func TestOperationInvalidInputNeverSendsARequest(t *testing.T) {
 		attrs   string
 		wantErr string
 	}{
-		"path in id":           {`id = "../manifests/x"`, `(?s)Invalid Operation ID.*"\.\./manifests/x" is not an operation id`},
+		"path in id": {`id = "../manifests/x"`, wantError("Invalid Operation ID",
+			`"../manifests/x" is not an operation id: use the GUID from the export's Location header (letters, digits and '-' only, at most 128 characters).`).String()},
 		"query in id":          {`id = "abc?x=1"`, `Invalid Operation ID`},
 		"empty id":             {`id = ""`, `Invalid Operation ID`},
 		"unparseable duration": {`id = "abc"` + "\n" + `wait_timeout = "30 minutes"`, `(?s)Invalid Wait Timeout.*"30 minutes" is not a duration`},

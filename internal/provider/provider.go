@@ -84,6 +84,41 @@ type providerData struct {
 	interrupt context.Context // nil: nothing interrupts reads
 }
 
+// The kinds of Terraform type, as STYLE rule 3's Configure summaries name them.
+const (
+	kindDataSource        = "Data Source"
+	kindResource          = "Resource"
+	kindEphemeralResource = "Ephemeral Resource"
+)
+
+// providerDataFrom is the type assertion of every Configure (STYLE rule 3).
+// Nil ProviderData (Terraform validates before it configures the provider)
+// is no error, just nothing yet; any other type is a provider bug. It only
+// appends to diags.
+func providerDataFrom(data any, kind string, diags *diag.Diagnostics) (*providerData, bool) {
+	if data == nil {
+		return nil, false
+	}
+	pd, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected "+kind+" Configure Type",
+			fmt.Sprintf("Expected *provider.providerData, got: %T. Please report this issue to the provider developers.", data))
+		return nil, false
+	}
+	return pd, true
+}
+
+// notConfigured reports a read, open or create that came before Configure,
+// which Terraform never does; use is "this data source was read" and the like.
+func notConfigured(data *providerData, use string, diags *diag.Diagnostics) bool {
+	if data != nil {
+		return false
+	}
+	diags.AddError("Provider Not Configured",
+		"The partnerbilling provider was not configured before "+use+". Please report this issue to the provider developers.")
+	return true
+}
+
 // errInterrupted is the cause of a context cancelled by an interrupt.
 var errInterrupted = errors.New("interrupted (Ctrl-C)")
 

@@ -1,0 +1,105 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+)
+
+// The hand-written validators. Every other string rule in a schema uses
+// terraform-plugin-framework-validators; each one here says why the
+// library's message would be worse.
+
+// idValidator checks an operation or manifest id with graph.ValidID, the
+// rule the client itself enforces before an id goes into a request path.
+// Hand-written: stringvalidator.RegexMatches would copy that rule (a second
+// source of truth) and could not say where a valid id comes from.
+type idValidator struct {
+	what string // "operation" or "manifest"
+	hint string // where a valid id comes from
+}
+
+var (
+	operationIDValidator = idValidator{what: "operation", hint: "use the GUID from the export's Location header"}
+	manifestIDValidator  = idValidator{what: "manifest", hint: "use the manifest_id of a succeeded export operation"}
+)
+
+func (v idValidator) Description(context.Context) string {
+	return "must contain only letters, digits and '-', at most 128 characters"
+}
+
+func (v idValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v idValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if id := req.ConfigValue.ValueString(); !graph.ValidID(id) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+capitalize(v.what)+" ID",
+			fmt.Sprintf("%q is not a%s %s id: %s (letters, digits and '-' only, at most 128 characters).", id, article(v.what), v.what, v.hint))
+	}
+}
+
+// article is "n" before a vowel, for "an operation id" / "a manifest id".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "n"
+	}
+	return ""
+}
+
+// durationValidator checks wait_timeout. Hand-written: the validators
+// library has no duration rule, and timetypes.GoDuration accepts negative
+// durations (its message even offers "-1.5h" as an example); this one also
+// says what "" and a negative value would have meant (read once: "0s").
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "must be a non-negative Go duration such as \"90s\", \"30m\" or \"1h\""
+}
+
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := parseWaitTimeout(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Wait Timeout", capitalize(err.Error())+".")
+	}
+}
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// currencyCodeValidator checks currency_code. Hand-written: with
+// stringvalidator.RegexMatches, "usd" (the likeliest mistake) would only be
+// told the rule; this one answers with the value to write, "USD".
+type currencyCodeValidator struct{}
+
+func (currencyCodeValidator) Description(context.Context) string {
+	return "must be an ISO 4217 currency code in upper case, such as \"USD\""
+}
+
+func (v currencyCodeValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (currencyCodeValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	v := req.ConfigValue.ValueString()
+	if currencyRE.MatchString(v) {
+		return
+	}
+	detail := fmt.Sprintf("%q is not an ISO 4217 currency code: use three upper-case letters, such as \"USD\" or \"EUR\".", v)
+	if up := strings.ToUpper(v); currencyRE.MatchString(up) {
+		detail = fmt.Sprintf("%q is not an ISO 4217 currency code: write it in upper case, %q.", v, up)
+	}
+	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Currency Code", detail)
+}
