@@ -64,6 +64,7 @@ type Client struct {
 	retryBackoff   Backoff
 	pollBackoff    Backoff
 	log            LogFunc
+	logging        bool // a logger was given: worth building the per-attempt fields
 }
 
 // Option configures a Client.
@@ -135,9 +136,14 @@ func WithBackoff(retry, poll Backoff) Option {
 	return func(c *Client) error { c.retryBackoff, c.pollBackoff = retry, poll; return nil }
 }
 
-// WithLogger receives one debug line per HTTP attempt.
+// WithLogger receives one debug line per HTTP attempt (nil: none).
 func WithLogger(f LogFunc) Option {
-	return func(c *Client) error { c.log = f; return nil }
+	return func(c *Client) error {
+		if f != nil {
+			c.log, c.logging = f, true
+		}
+		return nil
+	}
 }
 
 // New builds a client. It does no network I/O.
@@ -418,10 +424,12 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	}
 	r := &response{method: method, path: u.Path, status: res.StatusCode, header: res.Header, body: body}
 	reqID := res.Header.Get("request-id")
-	c.log(ctx, "Graph request", map[string]any{
-		"method": method, "path": u.Path, "status": res.StatusCode, "request_id": reqID,
-		"client_request_id": crid, "attempt": attempt, "duration": c.clock.Now().Sub(start).String(),
-	})
+	if c.logging {
+		c.log(ctx, "Graph request", map[string]any{
+			"method": method, "path": u.Path, "status": res.StatusCode, "request_id": reqID,
+			"client_request_id": crid, "attempt": attempt, "duration": c.clock.Now().Sub(start).String(),
+		})
+	}
 	if readErr != nil {
 		p.noAnswer(true)
 		if ctx.Err() != nil {

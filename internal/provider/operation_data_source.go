@@ -143,7 +143,9 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 		resp.Diagnostics.AddAttributeError(path.Root("wait_timeout"), "Invalid Wait Timeout", err.Error())
 		return
 	}
-	ctx = tflog.SetField(ctx, "operation_id", id)
+	if d.data.debugLines {
+		ctx = tflog.SetField(ctx, "operation_id", id)
+	}
 	ctx, cancel := d.data.interruptible(ctx)
 	defer cancel()
 
@@ -159,7 +161,9 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 		return
 	}
 	state := operationModelFrom(op, cfg.ID, cfg.WaitTimeout)
-	tflog.Debug(ctx, "read operation", map[string]any{"status": op.Status, "state": op.State().String()})
+	if d.data.debugLines {
+		tflog.Debug(ctx, "read operation", map[string]any{"status": op.Status, "state": op.State().String()})
+	}
 	typ := operationStateType.get(func() tftypes.Type { return resp.State.Schema.Type().TerraformType(ctx) })
 	raw, err := rawObject(ctx, typ, state.attributes())
 	if err != nil {

@@ -65,6 +65,12 @@ func WithInterrupt(ctx context.Context) Option {
 	return func(p *partnerBillingProvider) { p.interrupt = ctx }
 }
 
+// withoutDebugLines skips computing the provider's own DEBUG lines: Serve
+// found that nobody would see them.
+func withoutDebugLines() Option {
+	return func(p *partnerBillingProvider) { p.noDebugLines = true }
+}
+
 // WithAuthSleep replaces the wait between token request retries.
 func WithAuthSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(p *partnerBillingProvider) { p.authSleep = sleep }
@@ -76,12 +82,16 @@ type partnerBillingProvider struct {
 	graphOptions []graph.Option
 	authSleep    func(ctx context.Context, d time.Duration) error
 	interrupt    context.Context
+	noDebugLines bool
 }
 
 // providerData is what Configure hands to data sources and resources.
 type providerData struct {
 	client    *graph.Client
 	interrupt context.Context // nil: nothing interrupts reads
+	// debugLines: somebody may see the provider's DEBUG lines (see Serve),
+	// so the hot reads compute their fields.
+	debugLines bool
 }
 
 // The kinds of Terraform type, as STYLE rule 3's Configure summaries name them.
@@ -361,7 +371,9 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		graph.WithEndpoint(endpoint),
 		graph.WithMaxRetries(maxRetries),
 		graph.WithUserAgent(fmt.Sprintf("terraform-provider-partnerbilling/%s Terraform/%s", p.version, req.TerraformVersion)),
-		graph.WithLogger(func(ctx context.Context, msg string, fields map[string]any) { tflog.Debug(ctx, msg, fields) }),
+	}
+	if !p.noDebugLines {
+		opts = append(opts, graph.WithLogger(func(ctx context.Context, msg string, fields map[string]any) { tflog.Debug(ctx, msg, fields) }))
 	}
 	if p.httpClient != nil {
 		opts = append(opts, graph.WithHTTPClient(p.httpClient))
@@ -374,7 +386,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
 	})
-	data := &providerData{client: client, interrupt: p.interrupt}
+	data := &providerData{client: client, interrupt: p.interrupt, debugLines: !p.noDebugLines}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"os"
+	"runtime/debug"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -12,69 +14,117 @@ import (
 // Address is the provider's source address in the registry.
 const Address = "registry.terraform.io/partnerbilling/partnerbilling"
 
-// logRequests are the variables by which a user asks for logs: Terraform's
-// own (TF_LOG, TF_LOG_PROVIDER) and those that terraform-plugin-go,
-// terraform-plugin-framework and terraform-plugin-log read in the plugin.
-var logRequests = []string{
-	"TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_PARTNERBILLING",
-	"TF_LOG_SDK", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_SDK_PROTO",
-}
-
-// loggerLevels are the variables from which the plugin libraries take the
-// level of each logger this plugin has (the SDK root, its protocol
-// subsystem, the framework subsystem and the provider's own root): unset,
-// each logs at TRACE.
+// loggerLevels are the variables from which terraform-plugin-go,
+// terraform-plugin-framework and terraform-plugin-log take the level of
+// each logger this plugin has (the SDK root, its protocol subsystem, the
+// framework subsystem and the provider's own root). Unset, each logs at
+// TRACE.
 var loggerLevels = []string{
 	"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_PARTNERBILLING",
 }
 
-// logsRequested reports whether any of logRequests is set to a value. An
-// empty value asks for nothing: Terraform treats TF_LOG="" as unset too.
-func logsRequested(getenv func(string) string) bool {
-	for _, v := range logRequests {
-		if getenv(v) != "" {
-			return true
-		}
+// levelOrder ranks the levels terraform-plugin-log and Terraform know.
+var levelOrder = map[string]int{"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4, "OFF": 5}
+
+// shownLevel is the level from which Terraform (and OpenTofu, whose
+// internal/logging is the same) shows a plugin's log lines: TF_LOG_PROVIDER,
+// else TF_LOG; neither means none ("OFF"); JSON and any unknown value mean
+// TRACE. Every line a plugin writes to stderr goes through that filter: it
+// is how Terraform reads plugin logs.
+func shownLevel(getenv func(string) string) string {
+	v := strings.ToUpper(getenv("TF_LOG_PROVIDER"))
+	if v == "" {
+		v = strings.ToUpper(getenv("TF_LOG"))
 	}
-	return false
+	if v == "" {
+		return "OFF"
+	}
+	if _, ok := levelOrder[v]; !ok {
+		return "TRACE"
+	}
+	return v
 }
 
-// silenceUnrequestedLogs turns every logger of the plugin off when nobody
-// asked for logs, and reports whether it did. Without it, every RPC writes
-// TRACE lines as JSON to stderr that Terraform reads, decodes and then
-// drops because its own TF_LOG is unset: about a third of the CPU of a
-// plan (issue 13). The libraries read the levels from the environment on
-// every RPC, so setting them here, before serving, is their supported
-// switch; with any variable of logRequests set, nothing changes.
-func silenceUnrequestedLogs(getenv func(string) string, setenv func(string, string) error) (bool, error) {
-	if logsRequested(getenv) {
-		return false, nil
+// logSetup is what quietLogging decided.
+type logSetup struct {
+	// pluginLoggerOff: go-plugin's own start-up lines would be dropped too.
+	pluginLoggerOff bool
+	// debugLines: the provider's own DEBUG lines can be shown, so their
+	// fields are worth computing.
+	debugLines bool
+}
+
+// quietLogging makes the plugin write no log line that Terraform would
+// drop unread (issue 13). Unset, every logger logs at TRACE: each RPC then
+// writes JSON lines to stderr that Terraform reads, decodes and drops when
+// nobody asked for logs, about a third of the CPU of a plan. So each
+// logger whose variable is unset gets the level Terraform shows
+// (shownLevel): with no logging variable at all, every logger is OFF and
+// the plugin writes nothing; with TF_LOG=TRACE nothing changes; and in
+// every case Terraform's log holds exactly the lines it held before. A
+// variable the user set is kept as it is. The libraries read these
+// variables on every RPC, so setting them before serving is their
+// supported switch. A plugin started with -debug writes to a terminal, not
+// to Terraform: it keeps every line.
+func quietLogging(getenv func(string) string, setenv func(string, string) error, debugMode bool) (logSetup, error) {
+	if debugMode {
+		return logSetup{debugLines: true}, nil
 	}
-	for _, v := range loggerLevels {
-		if err := setenv(v, "OFF"); err != nil {
-			return false, err
+	shown := shownLevel(getenv)
+	own := strings.ToUpper(getenv("TF_LOG_PROVIDER_PARTNERBILLING"))
+	if shown != "TRACE" {
+		for _, v := range loggerLevels {
+			if getenv(v) == "" {
+				if err := setenv(v, shown); err != nil {
+					return logSetup{}, err
+				}
+			}
 		}
 	}
-	return true, nil
+	if own == "" {
+		own = shown
+	}
+	rank, known := levelOrder[own]
+	return logSetup{
+		pluginLoggerOff: shown == "OFF",
+		debugLines:      !known || rank <= levelOrder["DEBUG"],
+	}, nil
 }
 
 // Serve serves the provider to Terraform (or OpenTofu) until it is stopped.
 // interrupt, when it ends, cancels every read and wait in progress (main
-// ties it to the process's own SIGINT). debug starts the plugin for a
+// ties it to the process's own SIGINT). debugMode starts the plugin for a
 // debugger, as providerserver's Debug does.
-func Serve(version string, interrupt context.Context, debug bool) error {
+func Serve(version string, interrupt context.Context, debugMode bool) error {
 	var opts []tf6server.ServeOpt
-	if debug {
+	if debugMode {
 		opts = append(opts, tf6server.WithManagedDebug())
 	}
-	quiet, err := silenceUnrequestedLogs(os.Getenv, os.Setenv)
+	logs, err := quietLogging(os.Getenv, os.Setenv, debugMode)
 	if err != nil {
 		return err
 	}
-	if quiet {
+	if logs.pluginLoggerOff {
 		// go-plugin's own start-up lines ("plugin address", mTLS) too.
 		opts = append(opts, tf6server.WithGoPluginLogger(hclog.NewNullLogger()))
 	}
-	p := New(version, WithInterrupt(interrupt))
+	tuneGC(os.Getenv)
+	providerOpts := []Option{WithInterrupt(interrupt)}
+	if !logs.debugLines {
+		providerOpts = append(providerOpts, withoutDebugLines())
+	}
+	p := New(version, providerOpts...)
 	return tf6server.Serve(Address, providerserver.NewProtocol6(p()), opts...)
+}
+
+// tuneGC lets the heap grow to five times its live size between
+// collections instead of twice (GOGC=400 instead of 100), unless the user
+// set GOGC or GOMEMLIMIT. The plugin's live heap is a few MiB, and each
+// read allocates tens of KiB in the framework: at the default, collection
+// was a quarter of the plugin's CPU in a plan of a thousand reads. The
+// cost is a few MiB more of peak memory (make bench measures it).
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" && getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+	}
 }
