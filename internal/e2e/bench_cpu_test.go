@@ -28,6 +28,8 @@ import (
 //   - ours: N partnerbilling_operation reads (one GET each, one token);
 //   - floor: N floor_noop reads of ../shared/bench-floor, a framework
 //     provider that does nothing (built here from its folder);
+//   - floor, our schema: the same with partnerbilling_operation's nine
+//     attributes (./floorwide): what the schema alone costs;
 //   - http: hashicorp/http doing the same N GETs with a bearer token, when
 //     PARTNERBILLING_BENCH_HTTP_PROVIDER names its binary (the Go module
 //     proxy does not serve its v3 releases, so it cannot be built here).
@@ -58,6 +60,8 @@ func TestBenchCPU(t *testing.T) {
 	}
 	floor := filepath.Join(bins, "floor")
 	buildProvider(t, floorSrc, filepath.Join(floor, "terraform-provider-floor"))
+	wide := filepath.Join(bins, "floorwide")
+	buildProvider(t, filepath.Join(repoRoot(), "internal", "e2e", "floorwide"), filepath.Join(wide, "terraform-provider-floorwide"))
 	httpDir := ""
 	if p := os.Getenv("PARTNERBILLING_BENCH_HTTP_PROVIDER"); p != "" {
 		httpDir = filepath.Dir(p)
@@ -77,7 +81,7 @@ func TestBenchCPU(t *testing.T) {
 	if err := srv.WriteCACert(ca); err != nil {
 		t.Fatal(err)
 	}
-	overrides := fmt.Sprintf("%q = %q\n    %q = %q\n", "partnerbilling/partnerbilling", ours, "floor/floor", floor)
+	overrides := fmt.Sprintf("%q = %q\n    %q = %q\n    %q = %q\n", "partnerbilling/partnerbilling", ours, "floor/floor", floor, "floorwide/floorwide", wide)
 	if httpDir != "" {
 		overrides += fmt.Sprintf("    %q = %q\n", "hashicorp/http", httpDir)
 	}
@@ -114,6 +118,18 @@ data "partnerbilling_operation" "op" {
 data "floor_noop" "op" {
   count = %d
   id    = format("op-%%d", count.index)
+}
+`, n)
+		}},
+		{"floor, our schema", filepath.Join(wide, "terraform-provider-floorwide"), func(n int) string {
+			return fmt.Sprintf(`terraform {
+  required_providers {
+    floorwide = { source = "floorwide/floorwide" }
+  }
+}
+data "floorwide_operation" "op" {
+  count = %d
+  id    = format("00000000-0000-4000-8000-%%012d", count.index)
 }
 `, n)
 		}},
@@ -156,7 +172,7 @@ data "http" "op" {
 		}
 		work := map[string]string{}
 		for _, k := range kinds {
-			w := filepath.Join(dir, fmt.Sprintf("%s-%d", k.name, n))
+			w := filepath.Join(dir, fmt.Sprintf("%s-%d", strings.NewReplacer(",", "", " ", "-").Replace(k.name), n))
 			if err := os.MkdirAll(w, 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +225,7 @@ data "http" "op" {
 					cpus[i], walls[i], provs[i] = s[i].cpu, s[i].wall, s[i].provider
 				}
 				med[k.name] = sample{median(cpus), median(walls), median(provs)}
-				t.Logf("N=%d %-11s %-5s CPU %v wall %v provider processes %v", n, env.name, k.name, cpus, walls, provs)
+				t.Logf("N=%d %-11s %-17s CPU %v wall %v provider processes %v", n, env.name, k.name, cpus, walls, provs)
 			}
 			for _, k := range kinds {
 				ratio := "—"
