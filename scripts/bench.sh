@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: builds the provider with the release flags and measures it
 # through the real Terraform CLI against the local fake Graph (see
-# internal/e2e/bench_test.go and bench_export_test.go for what each row means). About two minutes.
+# internal/e2e/bench_test.go, bench_export_test.go and bench_cpu_test.go for what each row means).
+# About eight minutes (more with PARTNERBILLING_BENCH_HTTP_PROVIDER).
 # PARTNERBILLING_BENCH_SIZES=50,200 limits the plan sizes (and skips the waits).
 # TF_ACC_TERRAFORM_PATH names another CLI than terraform on PATH (OpenTofu's tofu, for instance).
 set -euo pipefail
@@ -12,4 +13,4 @@ tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || true)}
   { echo "bench: no CLI to run: put terraform or tofu on PATH, or set TF_ACC_TERRAFORM_PATH (now '${TF_ACC_TERRAFORM_PATH:-}')" >&2; exit 1; }
 export TF_ACC_TERRAFORM_PATH=$tf
 unset TF_LOG TF_LOG_PATH TF_ACC
-PARTNERBILLING_BENCH=1 exec go test -count=1 -run '^TestBench(Exports)?$' -v -timeout 30m ./internal/e2e/
+PARTNERBILLING_BENCH=1 exec go test -count=1 -run '^TestBench(Exports|CPU)?$' -v -timeout 30m ./internal/e2e/

@@ -172,19 +172,19 @@ func wrapProvider(t *testing.T, w *workspace, env []string, capture bool) string
 	dir := t.TempDir()
 	stderr := filepath.Join(dir, "provider-stderr")
 	writeFile(t, stderr, "")
-	real := filepath.Join(providerBinary(t), "terraform-provider-partnerbilling")
+	binary := filepath.Join(providerBinary(t), "terraform-provider-partnerbilling")
 	var script strings.Builder
 	script.WriteString("#!/bin/sh\n")
 	for _, kv := range env {
 		fmt.Fprintf(&script, "export %s\n", kv)
 	}
 	if capture {
-		fmt.Fprintf(&script, "exec %q \"$@\" 2>>%q\n", real, stderr)
+		fmt.Fprintf(&script, "exec %q \"$@\" 2>>%q\n", binary, stderr)
 	} else {
-		fmt.Fprintf(&script, "exec %q \"$@\"\n", real)
+		fmt.Fprintf(&script, "exec %q \"$@\"\n", binary)
 	}
 	wrapper := filepath.Join(dir, "terraform-provider-partnerbilling")
-	if err := os.WriteFile(wrapper, []byte(script.String()), 0o700); err != nil { //nolint:gosec // an executable script is the point
+	if err := os.WriteFile(wrapper, []byte(script.String()), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, w.rc, devOverrides("partnerbilling/partnerbilling", dir))

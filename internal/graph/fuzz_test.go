@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,20 @@ func FuzzBlobURL(f *testing.F) {
 		}
 		if want := strings.TrimPrefix(sas, "?"); u.RawQuery != want && (want != "" || u.ForceQuery) {
 			t.Fatalf("BlobURL query = %q, want %q", u.RawQuery, want)
+		}
+	})
+}
+
+// FuzzValidID: the hand-written ValidID accepts exactly what the regular
+// expression it replaced accepted (issue 13 made it a loop).
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{"", "a", "6fe687d7-1e0f-4bd6-9091-4672691f64bc", "a/b", "a b", "é", "A-Z_0", strings.Repeat("a", 128), strings.Repeat("a", 129), "..", "%2F"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := graph.ValidID(s), len(s) <= 128 && re.MatchString(s); got != want {
+			t.Fatalf("graph.ValidID(%q) = %v, want %v", s, got, want)
 		}
 	})
 }
