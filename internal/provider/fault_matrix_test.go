@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -22,11 +21,11 @@ import (
 // "slow response" row costs 200 ms, not the default 60 s.
 func (e *env) faultFactories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"partnerbilling": providerserver.NewProtocol6WithError(New("test",
+		"partnerbilling": fastFactory(newProvider("test",
 			WithHTTPClient(e.srv.HTTPClient()),
 			WithGraphOptions(graph.WithClock(e.clock), graph.WithRequestTimeout(200*time.Millisecond)),
 			WithAuthSleep(e.clock.Sleep),
-		)()),
+		)),
 	}
 }
 

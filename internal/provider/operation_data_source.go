@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -124,15 +125,27 @@ func (d *operationDataSource) Configure(_ context.Context, req datasource.Config
 }
 
 func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	vals, err := rawStrings(req.Config.Raw, "id", "wait_timeout")
+	typ := operationStateType.get(func() tftypes.Type { return resp.State.Schema.Type().TerraformType(ctx) })
+	raw, diags := readOperation(ctx, d.data, req.Config.Raw, typ)
+	resp.Diagnostics.Append(diags...)
+	if !diags.HasError() {
+		resp.State.Raw = raw
+	}
+}
+
+// readOperation is the data source's read, from its configuration to its
+// state, for the framework's Read and for fastServer alike.
+func readOperation(ctx context.Context, data *providerData, config tftypes.Value, typ tftypes.Type) (tftypes.Value, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	vals, err := rawStrings(config, "id", "wait_timeout")
 	if err != nil {
-		resp.Diagnostics.AddError("Unreadable Configuration",
+		diags.AddError("Unreadable Configuration",
 			"The provider could not read the data source's configuration: "+err.Error()+". Please report this issue to the provider developers.")
-		return
+		return tftypes.Value{}, diags
 	}
 	cfg := operationModel{ID: vals[0], WaitTimeout: vals[1]}
-	if notConfigured(d.data, "this data source was read", &resp.Diagnostics) {
-		return
+	if notConfigured(data, "this data source was read", &diags) {
+		return tftypes.Value{}, diags
 	}
 	id := cfg.ID.ValueString()
 	var timeout time.Duration
@@ -140,38 +153,37 @@ func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadReque
 		timeout, err = parseWaitTimeout(cfg.WaitTimeout.ValueString())
 	}
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("wait_timeout"), "Invalid Wait Timeout", err.Error())
-		return
+		diags.AddAttributeError(path.Root("wait_timeout"), "Invalid Wait Timeout", err.Error())
+		return tftypes.Value{}, diags
 	}
-	if d.data.debugLines {
+	if data.debugLines {
 		ctx = tflog.SetField(ctx, "operation_id", id)
 	}
-	ctx, cancel := d.data.interruptible(ctx)
+	ctx, cancel := data.interruptible(ctx)
 	defer cancel()
 
 	var op *graph.Operation
 	if timeout > 0 {
 		tflog.Debug(ctx, "waiting for operation", map[string]any{"timeout": timeout.String()})
-		op, err = d.data.client.WaitOperation(ctx, id, timeout)
+		op, err = data.client.WaitOperation(ctx, id, timeout)
 	} else {
-		op, err = d.data.client.GetOperation(ctx, id)
+		op, err = data.client.GetOperation(ctx, id)
 	}
 	if err != nil {
-		addGraphError(&resp.Diagnostics, withCause(ctx, err), "operation", id, cfg.WaitTimeout.ValueString())
-		return
+		addGraphError(&diags, withCause(ctx, err), "operation", id, cfg.WaitTimeout.ValueString())
+		return tftypes.Value{}, diags
 	}
 	state := operationModelFrom(op, cfg.ID, cfg.WaitTimeout)
-	if d.data.debugLines {
+	if data.debugLines {
 		tflog.Debug(ctx, "read operation", map[string]any{"status": op.Status, "state": op.State().String()})
 	}
-	typ := operationStateType.get(func() tftypes.Type { return resp.State.Schema.Type().TerraformType(ctx) })
 	raw, err := rawObject(ctx, typ, state.attributes())
 	if err != nil {
-		resp.Diagnostics.AddError("Unwritable State",
+		diags.AddError("Unwritable State",
 			"The provider could not build the data source's state: "+err.Error()+". Please report this issue to the provider developers.")
-		return
+		return tftypes.Value{}, diags
 	}
-	resp.State.Raw = raw
+	return raw, diags
 }
 
 // operationModelFrom maps an operation to the data source's state. The

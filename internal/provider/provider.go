@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -35,13 +36,15 @@ var (
 // New returns the provider factory for providerserver.Serve. Options exist
 // for tests (an HTTP client that trusts a fake, an injected clock).
 func New(version string, opts ...Option) func() provider.Provider {
-	return func() provider.Provider {
-		p := &partnerBillingProvider{version: version}
-		for _, o := range opts {
-			o(p)
-		}
-		return p
+	return func() provider.Provider { return newProvider(version, opts...) }
+}
+
+func newProvider(version string, opts ...Option) *partnerBillingProvider {
+	p := &partnerBillingProvider{version: version}
+	for _, o := range opts {
+		o(p)
 	}
+	return p
 }
 
 // Option adjusts a provider built by New (tests).
@@ -83,6 +86,8 @@ type partnerBillingProvider struct {
 	authSleep    func(ctx context.Context, d time.Duration) error
 	interrupt    context.Context
 	noDebugLines bool
+	// configured is what the last successful Configure handed out (fastServer reads it).
+	configured atomic.Pointer[providerData]
 }
 
 // providerData is what Configure hands to data sources and resources.
@@ -336,6 +341,7 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 }
 
 func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	p.configured.Store(nil) // a failed Configure must not leave an earlier client to fastServer
 	var cfg providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() {
@@ -387,6 +393,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
 	})
 	data := &providerData{client: client, interrupt: p.interrupt, debugLines: !p.noDebugLines}
+	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data

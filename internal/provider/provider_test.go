@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
@@ -39,15 +38,23 @@ func newEnv(t *testing.T) *env {
 }
 
 // factories runs the provider in-process with an HTTP client that trusts
-// the fake's CA and a virtual clock, so waits cost no real time.
+// the fake's CA and a virtual clock, so waits cost no real time. It serves
+// through fastServer, as a plugin does when no log is asked for (the
+// framework's own path is held to the same answers by
+// TestFastServerMatchesFramework, and runs in the e2e tests at TF_LOG=TRACE).
 func (e *env) factories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"partnerbilling": providerserver.NewProtocol6WithError(New("test",
+		"partnerbilling": fastFactory(newProvider("test",
 			WithHTTPClient(e.srv.HTTPClient()),
 			WithGraphOptions(graph.WithClock(e.clock)),
 			WithAuthSleep(e.clock.Sleep),
-		)()),
+		)),
 	}
+}
+
+// fastFactory serves p as Serve does by default.
+func fastFactory(p *partnerBillingProvider) func() (tfprotov6.ProviderServer, error) {
+	return func() (tfprotov6.ProviderServer, error) { return newFastServer(p), nil }
 }
 
 // providerBlock configures the provider explicitly against the fake.

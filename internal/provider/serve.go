@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 )
 
@@ -52,6 +53,8 @@ type logSetup struct {
 	// debugLines: the provider's own DEBUG lines can be shown, so their
 	// fields are worth computing.
 	debugLines bool
+	// frameworkLines: the framework's DEBUG or TRACE lines can be shown.
+	frameworkLines bool
 }
 
 // quietLogging makes the plugin write no log line that Terraform would
@@ -68,7 +71,7 @@ type logSetup struct {
 // to Terraform: it keeps every line.
 func quietLogging(getenv func(string) string, setenv func(string, string) error, debugMode bool) (logSetup, error) {
 	if debugMode {
-		return logSetup{debugLines: true}, nil
+		return logSetup{debugLines: true, frameworkLines: true}, nil
 	}
 	shown := shownLevel(getenv)
 	own := strings.ToUpper(getenv("TF_LOG_PROVIDER_PARTNERBILLING"))
@@ -81,14 +84,25 @@ func quietLogging(getenv func(string) string, setenv func(string, string) error,
 			}
 		}
 	}
+	framework := strings.ToUpper(getenv("TF_LOG_SDK_FRAMEWORK"))
 	if own == "" {
 		own = shown
 	}
-	rank, known := levelOrder[own]
+	if framework == "" {
+		framework = shown
+	}
 	return logSetup{
 		pluginLoggerOff: shown == "OFF",
-		debugLines:      !known || rank <= levelOrder["DEBUG"],
+		debugLines:      atMostDebug(own),
+		frameworkLines:  atMostDebug(framework),
 	}, nil
+}
+
+// atMostDebug reports whether a logger at level logs DEBUG lines (an
+// unknown level logs everything).
+func atMostDebug(level string) bool {
+	rank, known := levelOrder[level]
+	return !known || rank <= levelOrder["DEBUG"]
 }
 
 // Serve serves the provider to Terraform (or OpenTofu) until it is stopped.
@@ -113,8 +127,12 @@ func Serve(version string, interrupt context.Context, debugMode bool) error {
 	if !logs.debugLines {
 		providerOpts = append(providerOpts, withoutDebugLines())
 	}
-	p := New(version, providerOpts...)
-	return tf6server.Serve(Address, providerserver.NewProtocol6(p()), opts...)
+	p := newProvider(version, providerOpts...)
+	if logs.debugLines || logs.frameworkLines {
+		// Somebody may read the framework's lines of each read: all of it.
+		return tf6server.Serve(Address, providerserver.NewProtocol6(p), opts...)
+	}
+	return tf6server.Serve(Address, func() tfprotov6.ProviderServer { return newFastServer(p) }, opts...)
 }
 
 // tuneGC lets the heap grow to five times its live size between

@@ -20,11 +20,11 @@ func TestQuietLogging(t *testing.T) {
 		"nothing set: every logger off":                {nil, false, all("OFF"), logSetup{pluginLoggerOff: true}},
 		"only unrelated variables":                     {map[string]string{"TF_LOG_PATH": "/tmp/x", "TF_IN_AUTOMATION": "1"}, false, all("OFF"), logSetup{pluginLoggerOff: true}},
 		"TF_LOG empty asks for nothing":                {map[string]string{"TF_LOG": ""}, false, all("OFF"), logSetup{pluginLoggerOff: true}},
-		"TF_LOG=TRACE changes nothing":                 {map[string]string{"TF_LOG": "trace"}, false, nil, logSetup{debugLines: true}},
-		"TF_LOG=JSON is TRACE":                         {map[string]string{"TF_LOG": "JSON"}, false, nil, logSetup{debugLines: true}},
-		"an unknown TF_LOG is TRACE, as for Terraform": {map[string]string{"TF_LOG": "verbose"}, false, nil, logSetup{debugLines: true}},
+		"TF_LOG=TRACE changes nothing":                 {map[string]string{"TF_LOG": "trace"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
+		"TF_LOG=JSON is TRACE":                         {map[string]string{"TF_LOG": "JSON"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
+		"an unknown TF_LOG is TRACE, as for Terraform": {map[string]string{"TF_LOG": "verbose"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
 		"TF_LOG=INFO: unset loggers at INFO":           {map[string]string{"TF_LOG": "INFO"}, false, all("INFO"), logSetup{}},
-		"TF_LOG_PROVIDER=DEBUG":                        {map[string]string{"TF_LOG_PROVIDER": "DEBUG"}, false, all("DEBUG"), logSetup{debugLines: true}},
+		"TF_LOG_PROVIDER=DEBUG":                        {map[string]string{"TF_LOG_PROVIDER": "DEBUG"}, false, all("DEBUG"), logSetup{debugLines: true, frameworkLines: true}},
 		"TF_LOG_PROVIDER wins over TF_LOG":             {map[string]string{"TF_LOG_PROVIDER": "OFF", "TF_LOG": "TRACE"}, false, all("OFF"), logSetup{pluginLoggerOff: true}},
 		"issue 13's logging OFF set": {
 			map[string]string{"TF_LOG_PROVIDER": "OFF", "TF_LOG_SDK": "OFF", "TF_LOG_SDK_FRAMEWORK": "OFF", "TF_LOG_SDK_PROTO": "OFF"}, false,
@@ -38,7 +38,11 @@ func TestQuietLogging(t *testing.T) {
 			map[string]string{"TF_LOG_PROVIDER_PARTNERBILLING": "DEBUG"}, false,
 			map[string]string{"TF_LOG_SDK": "OFF", "TF_LOG_SDK_PROTO": "OFF", "TF_LOG_SDK_FRAMEWORK": "OFF"}, logSetup{pluginLoggerOff: true, debugLines: true},
 		},
-		"-debug writes to a terminal: untouched": {nil, true, nil, logSetup{debugLines: true}},
+		"-debug writes to a terminal: untouched": {nil, true, nil, logSetup{debugLines: true, frameworkLines: true}},
+		"the framework's own variable decides its lines": {
+			map[string]string{"TF_LOG_SDK_FRAMEWORK": "TRACE"}, false,
+			map[string]string{"TF_LOG_SDK": "OFF", "TF_LOG_SDK_PROTO": "OFF", "TF_LOG_PROVIDER_PARTNERBILLING": "OFF"}, logSetup{pluginLoggerOff: true, frameworkLines: true},
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
