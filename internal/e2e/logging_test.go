@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +16,16 @@ import (
 
 var loggingIDs = []string{"00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000003"}
 
-// loggingWorkspace reads three operations, the last of which has failed.
-func loggingWorkspace(t *testing.T) *workspace {
+// loggingWorkspace reads three operations, the last of which has failed;
+// withError adds a fourth that Graph refuses (403), so that the plan fails.
+func loggingWorkspace(t *testing.T, withError bool) *loggingWS {
 	t.Helper()
+	ids := loggingIDs
+	if withError {
+		ids = append(slices.Clone(ids), forbiddenID)
+	}
 	var cfg strings.Builder
-	for i, id := range loggingIDs {
+	for i, id := range ids {
 		fmt.Fprintf(&cfg, "data \"partnerbilling_operation\" \"op%d\" {\n  id = %q\n}\n", i, id)
 	}
 	w := newWorkspace(t, cfg.String())
@@ -27,18 +33,29 @@ func loggingWorkspace(t *testing.T) *workspace {
 		w.srv.ScriptOperation(id, fakegraph.OK(fakegraph.Succeeded(id, w.srv.ManifestURL("m-"+id))))
 	}
 	w.srv.ScriptOperation(loggingIDs[2], fakegraph.OK(fakegraph.Failed(loggingIDs[2], "5000", "No data available")))
-	return w
+	w.srv.ScriptOperation(forbiddenID, fakegraph.ErrorResponse(403, "Forbidden", "Insufficient privileges to complete the operation."))
+	return &loggingWS{workspace: w, reads: len(ids), wantFail: withError}
 }
 
-func (w *workspace) plan(t *testing.T, env []string) {
+// loggingWS is a workspace whose plans make reads Graph requests and fail
+// when wantFail.
+type loggingWS struct {
+	*workspace
+	reads    int
+	wantFail bool
+}
+
+const forbiddenID = "00000000-0000-4000-8000-000000000004"
+
+func (w *loggingWS) plan(t *testing.T, env []string) {
 	t.Helper()
 	w.srv.Reset()
 	cmd, out := w.command(t.Context(), env, "plan", "-input=false", "-no-color", "-lock=false")
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("plan: %v\n%s", err, out)
+	if err := cmd.Run(); (err != nil) != w.wantFail {
+		t.Fatalf("plan: %v, want failure %v\n%s", err, w.wantFail, out)
 	}
-	if n := len(w.srv.GraphRequests()); n != len(loggingIDs) {
-		t.Fatalf("%d Graph requests, want %d: the provider did not read", n, len(loggingIDs))
+	if n := len(w.srv.GraphRequests()); n != w.reads {
+		t.Fatalf("%d Graph requests, want %d: the provider did not read", n, w.reads)
 	}
 }
 
@@ -62,8 +79,8 @@ func TestNoLogLinesUnlessAsked(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			w := loggingWorkspace(t)
-			stderr := wrapProvider(t, w, nil, true)
+			w := loggingWorkspace(t, false)
+			stderr := wrapProvider(t, w.workspace, nil, true)
 			w.plan(t, tc.env)
 			got, err := os.ReadFile(stderr)
 			if err != nil {
@@ -97,18 +114,27 @@ func TestTerraformLogUnchanged(t *testing.T) {
 	for name, env := range map[string][]string{
 		"TF_LOG=DEBUG":                      {"TF_LOG=DEBUG"},
 		"TF_LOG=TRACE":                      {"TF_LOG=TRACE"},
+		"TF_LOG=JSON":                       {"TF_LOG=JSON"},
 		"TF_LOG_PROVIDER=INFO, TF_LOG=WARN": {"TF_LOG_PROVIDER=INFO", "TF_LOG=WARN"},
 		"TF_LOG_PROVIDER=OFF, TF_LOG=DEBUG": {"TF_LOG_PROVIDER=OFF", "TF_LOG=DEBUG"},
+		"TF_LOG_CORE=TRACE":                 {"TF_LOG_CORE=TRACE"},
+		"TF_TEMP_LOG_PATH":                  {"TF_TEMP_LOG_PATH"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			w := loggingWorkspace(t)
+			w := loggingWorkspace(t, true) // a refused read too: its error lines count
 			lines := func(wrapperEnv []string) []string {
-				wrapProvider(t, w, wrapperEnv, false)
+				wrapProvider(t, w.workspace, wrapperEnv, false)
 				logPath := filepath.Join(t.TempDir(), "terraform.log")
-				w.plan(t, append([]string{"TF_LOG_PATH=" + logPath}, env...))
+				runEnv := append([]string{"TF_LOG_PATH=" + logPath}, env...)
+				if env[0] == "TF_TEMP_LOG_PATH" {
+					// Terraform's TRACE file sink, whatever TF_LOG says; it opens the file without creating it.
+					writeFile(t, logPath, "")
+					runEnv = []string{"TF_TEMP_LOG_PATH=" + logPath}
+				}
+				w.plan(t, runEnv)
 				b, err := os.ReadFile(logPath)
-				if err != nil {
+				if err != nil && !os.IsNotExist(err) {
 					t.Fatal(err)
 				}
 				return providerLines(string(b))
@@ -123,10 +149,13 @@ func TestTerraformLogUnchanged(t *testing.T) {
 			if !slices.Equal(before, now) {
 				t.Errorf("Terraform's log shows other provider lines than with every logger at TRACE:\nnow:    %q\nbefore: %q", now, before)
 			}
-			if strings.Contains(name, "DEBUG") && !strings.Contains(name, "OFF") && !slices.Contains(now, "[DEBUG] Graph request") {
-				t.Errorf("no Graph request line at TF_LOG=DEBUG: %q", now)
+			shows := map[string]string{"TF_LOG=DEBUG": "[DEBUG] Graph request", "TF_LOG=TRACE": "[TRACE] Received request",
+				"TF_LOG=JSON": "[TRACE] Received request", "TF_TEMP_LOG_PATH": "[TRACE] Received request",
+				"TF_LOG_PROVIDER=INFO, TF_LOG=WARN": "[ERROR] Response contains error diagnostic"}
+			if want, ok := shows[name]; ok && !slices.Contains(now, want) {
+				t.Errorf("no %q line: %q", want, now)
 			}
-			t.Logf("%d provider lines", len(now))
+			t.Logf("%d distinct provider lines", len(now))
 		})
 	}
 }
@@ -143,21 +172,39 @@ func count(lines []string, line string) int {
 
 // providerLines are the plugin's lines in a Terraform log, as
 // "[LEVEL] message" without their fields, sorted (reads run in parallel).
+// A log written with TF_LOG=JSON has one JSON object per line.
 func providerLines(log string) []string {
-	const prefix = " provider.terraform-provider-partnerbilling: "
+	const module = "provider.terraform-provider-partnerbilling"
 	var out []string
 	for line := range strings.Lines(log) {
+		if strings.HasPrefix(line, "{") {
+			var j struct {
+				Level   string `json:"@level"`
+				Message string `json:"@message"`
+				Module  string `json:"@module"`
+			}
+			// A plugin's JSON lines keep their own @module (sdk.proto,
+			// sdk.framework, partnerbilling); go-plugin's get Terraform's.
+			if json.Unmarshal([]byte(line), &j) == nil &&
+				(j.Module == module || j.Module == "partnerbilling" || j.Module == "sdk" || strings.HasPrefix(j.Module, "sdk.")) {
+				out = append(out, "["+strings.ToUpper(j.Level)+"] "+j.Message)
+			}
+			continue
+		}
 		_, rest, ok := strings.Cut(line, " [")
 		if !ok {
 			continue
 		}
 		level, msg, ok := strings.Cut(rest, "]")
-		if !ok || !strings.HasPrefix(strings.TrimLeft(msg, " "), strings.TrimLeft(prefix, " ")) {
+		msg = strings.TrimLeft(msg, " ")
+		if !ok || !strings.HasPrefix(msg, module+": ") {
 			continue
 		}
-		msg = strings.TrimPrefix(strings.TrimLeft(msg, " "), strings.TrimLeft(prefix, " "))
+		msg = strings.TrimPrefix(msg, module+": ")
+		// The fields follow ": ", or a ":" and a new line when one of them
+		// spans lines (hclog), in whatever order.
 		msg, _, _ = strings.Cut(msg, ": ")
-		out = append(out, "["+level+"] "+strings.TrimSpace(msg))
+		out = append(out, "["+level+"] "+strings.TrimSuffix(strings.TrimSpace(msg), ":"))
 	}
 	slices.Sort(out)
 	return out

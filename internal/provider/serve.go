@@ -30,9 +30,14 @@ var levelOrder = map[string]int{"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "E
 // shownLevel is the level from which Terraform (and OpenTofu, whose
 // internal/logging is the same) shows a plugin's log lines: TF_LOG_PROVIDER,
 // else TF_LOG; neither means none ("OFF"); JSON and any unknown value mean
-// TRACE. Every line a plugin writes to stderr goes through that filter: it
+// TRACE; TF_TEMP_LOG_PATH (a TRACE file sink of theirs) means TRACE too. Every line a plugin writes to stderr goes through that filter: it
 // is how Terraform reads plugin logs.
 func shownLevel(getenv func(string) string) string {
+	if getenv("TF_TEMP_LOG_PATH") != "" {
+		// A file that receives every line at TRACE, whatever TF_LOG says
+		// (Terraform's and OpenTofu's internal/logging).
+		return "TRACE"
+	}
 	v := strings.ToUpper(getenv("TF_LOG_PROVIDER"))
 	if v == "" {
 		v = strings.ToUpper(getenv("TF_LOG"))

@@ -23,6 +23,8 @@ func TestQuietLogging(t *testing.T) {
 		"TF_LOG=TRACE changes nothing":                 {map[string]string{"TF_LOG": "trace"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
 		"TF_LOG=JSON is TRACE":                         {map[string]string{"TF_LOG": "JSON"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
 		"an unknown TF_LOG is TRACE, as for Terraform": {map[string]string{"TF_LOG": "verbose"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
+		"TF_TEMP_LOG_PATH is a TRACE sink":             {map[string]string{"TF_TEMP_LOG_PATH": "/tmp/t.log"}, false, nil, logSetup{debugLines: true, frameworkLines: true}},
+		"TF_LOG_CORE alone shows no plugin line":       {map[string]string{"TF_LOG_CORE": "TRACE"}, false, all("OFF"), logSetup{pluginLoggerOff: true}},
 		"TF_LOG=INFO: unset loggers at INFO":           {map[string]string{"TF_LOG": "INFO"}, false, all("INFO"), logSetup{}},
 		"TF_LOG_PROVIDER=DEBUG":                        {map[string]string{"TF_LOG_PROVIDER": "DEBUG"}, false, all("DEBUG"), logSetup{debugLines: true, frameworkLines: true}},
 		"TF_LOG_PROVIDER wins over TF_LOG":             {map[string]string{"TF_LOG_PROVIDER": "OFF", "TF_LOG": "TRACE"}, false, all("OFF"), logSetup{pluginLoggerOff: true}},
