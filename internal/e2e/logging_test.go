@@ -152,6 +152,11 @@ func TestTerraformLogUnchanged(t *testing.T) {
 			shows := map[string]string{"TF_LOG=DEBUG": "[DEBUG] Graph request", "TF_LOG=TRACE": "[TRACE] Received request",
 				"TF_LOG=JSON": "[TRACE] Received request", "TF_TEMP_LOG_PATH": "[TRACE] Received request",
 				"TF_LOG_PROVIDER=INFO, TF_LOG=WARN": "[ERROR] Response contains error diagnostic"}
+			if w.cli.name == "OpenTofu" {
+				// OpenTofu 1.11.5 writes no plugin line to a TF_TEMP_LOG_PATH file (before
+				// and now alike, which the comparison above checks).
+				delete(shows, "TF_TEMP_LOG_PATH")
+			}
 			if want, ok := shows[name]; ok && !slices.Contains(now, want) {
 				t.Errorf("no %q line: %q", want, now)
 			}
