@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -39,15 +38,6 @@ type fastServer struct {
 func newFastServer(p *partnerBillingProvider) tfprotov6.ProviderServer {
 	return &fastServer{ProviderServer: providerserver.NewProtocol6(p)(), p: p}
 }
-
-// operationSchema is the data source's schema and its Terraform type,
-// computed once.
-var operationSchema = sync.OnceValues(func() (datasource.SchemaResponse, tftypes.Type) {
-	ctx := context.Background()
-	var resp datasource.SchemaResponse
-	NewOperationDataSource().Schema(ctx, datasource.SchemaRequest{}, &resp)
-	return resp, resp.Schema.Type().TerraformType(ctx)
-})
 
 // operationComputedOnly are the attributes a configuration must not set.
 var operationComputedOnly = sync.OnceValue(func() []string {

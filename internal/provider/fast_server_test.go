@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,15 +41,9 @@ func TestFastServerMatchesFramework(t *testing.T) {
 	}
 	_, typ := operationSchema()
 	config := func(id, wait tftypes.Value, extra map[string]tftypes.Value) *tfprotov6.DynamicValue {
-		vals := map[string]tftypes.Value{}
-		for k, at := range typ.(tftypes.Object).AttributeTypes { //nolint:forcetypeassert // a schema's type is an object
-			vals[k] = tftypes.NewValue(at, nil)
-		}
-		vals["id"], vals["wait_timeout"] = id, wait
-		for k, v := range extra {
-			vals[k] = v
-		}
-		dv, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+		set := map[string]tftypes.Value{"id": id, "wait_timeout": wait}
+		maps.Copy(set, extra)
+		dv, err := tfprotov6.NewDynamicValue(typ, objectWith(typ, set))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,15 +154,12 @@ func configure(t *testing.T, ctx context.Context, name string, s tfprotov6.Provi
 		t.Fatal(err)
 	}
 	typ := schema.Provider.ValueType()
-	vals := map[string]tftypes.Value{}
-	for k, at := range typ.(tftypes.Object).AttributeTypes { //nolint:forcetypeassert // a schema's type is an object
-		vals[k] = tftypes.NewValue(at, nil)
-	}
+	set := map[string]tftypes.Value{}
 	for k, v := range map[string]string{"tenant_id": testTenant, "client_id": testClientID, "client_secret": testSecret,
 		"graph_endpoint": e.srv.URL(), "authority_host": e.srv.URL()} {
-		vals[k] = tftypes.NewValue(tftypes.String, v)
+		set[k] = tftypes.NewValue(tftypes.String, v)
 	}
-	dv, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, vals))
+	dv, err := tfprotov6.NewDynamicValue(typ, objectWith(typ, set))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -33,8 +34,14 @@ type operationDataSource struct {
 	data *providerData
 }
 
-// operationStateType is the Terraform type of the data source's state.
-var operationStateType objectType
+// operationSchema is the data source's schema and its Terraform type,
+// computed once (the framework's Read and fastServer share it).
+var operationSchema = sync.OnceValues(func() (datasource.SchemaResponse, tftypes.Type) {
+	ctx := context.Background()
+	var resp datasource.SchemaResponse
+	NewOperationDataSource().Schema(ctx, datasource.SchemaRequest{}, &resp)
+	return resp, resp.Schema.Type().TerraformType(ctx)
+})
 
 // operationModel's timestamps are plain strings, not timetypes.RFC3339: its
 // semantic equality compares whole seconds, so a resource refresh would keep
@@ -125,7 +132,7 @@ func (d *operationDataSource) Configure(_ context.Context, req datasource.Config
 }
 
 func (d *operationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	typ := operationStateType.get(func() tftypes.Type { return resp.State.Schema.Type().TerraformType(ctx) })
+	_, typ := operationSchema()
 	raw, diags := readOperation(ctx, d.data, req.Config.Raw, typ)
 	resp.Diagnostics.Append(diags...)
 	if !diags.HasError() {

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -16,17 +15,6 @@ import (
 // provider's own CPU per read (issue 13). The hot reads below go through
 // tftypes directly instead; rawValuesTest checks that they produce exactly
 // what reflection does.
-
-// objectType is a schema's Terraform object type, computed once.
-type objectType struct {
-	once sync.Once
-	typ  tftypes.Type
-}
-
-func (o *objectType) get(compute func() tftypes.Type) tftypes.Type {
-	o.once.Do(func() { o.typ = compute() })
-	return o.typ
-}
 
 // rawObject is the Terraform value of an object of type typ with these
 // attributes (every attribute of the type, none more).

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -53,19 +54,14 @@ func TestRawStringsMatchesReflection(t *testing.T) {
 	var sresp datasource.SchemaResponse
 	NewOperationDataSource().Schema(ctx, datasource.SchemaRequest{}, &sresp)
 	typ := sresp.Schema.Type().TerraformType(ctx)
-	attrTypes := typ.(tftypes.Object).AttributeTypes //nolint:forcetypeassert // a schema's type is an object
 	for name, wait := range map[string]tftypes.Value{
 		"null":    tftypes.NewValue(tftypes.String, nil),
 		"unknown": tftypes.NewValue(tftypes.String, tftypes.UnknownValue),
 		"value":   tftypes.NewValue(tftypes.String, "1h"),
 	} {
-		vals := map[string]tftypes.Value{}
-		for k, at := range attrTypes {
-			vals[k] = tftypes.NewValue(at, nil)
-		}
-		vals["id"] = tftypes.NewValue(tftypes.String, "op-1")
-		vals["wait_timeout"] = wait
-		cfg := tfsdk.Config{Schema: sresp.Schema, Raw: tftypes.NewValue(typ, vals)}
+		cfg := tfsdk.Config{Schema: sresp.Schema, Raw: objectWith(typ, map[string]tftypes.Value{
+			"id": tftypes.NewValue(tftypes.String, "op-1"), "wait_timeout": wait,
+		})}
 		var want operationModel
 		if diags := cfg.Get(ctx, &want); diags.HasError() {
 			t.Fatalf("%s: Config.Get: %v", name, diags)
@@ -81,4 +77,15 @@ func TestRawStringsMatchesReflection(t *testing.T) {
 	if _, err := rawStrings(tftypes.NewValue(typ, nil), "id"); err == nil {
 		t.Error("a null configuration object read without error")
 	}
+}
+
+// objectWith is an object of type typ (a schema's) with the attributes in
+// set and every other attribute null.
+func objectWith(typ tftypes.Type, set map[string]tftypes.Value) tftypes.Value {
+	vals := map[string]tftypes.Value{}
+	for k, at := range typ.(tftypes.Object).AttributeTypes { //nolint:forcetypeassert // a schema's type is an object
+		vals[k] = tftypes.NewValue(at, nil)
+	}
+	maps.Copy(vals, set)
+	return tftypes.NewValue(typ, vals)
 }
