@@ -95,59 +95,20 @@ func TestBenchCPU(t *testing.T) {
 		config func(n int) string
 	}
 	id := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+	guidBody := "  id    = format(\"00000000-0000-4000-8000-%012d\", count.index)\n"
 	kinds := []kind{
-		{"ours", filepath.Join(ours, "terraform-provider-partnerbilling"), func(n int) string {
-			return fmt.Sprintf(`terraform {
-  required_providers {
-    partnerbilling = { source = "partnerbilling/partnerbilling" }
-  }
-}
-provider "partnerbilling" {}
-data "partnerbilling_operation" "op" {
-  count = %d
-  id    = format("00000000-0000-4000-8000-%%012d", count.index)
-}
-`, n)
-		}},
-		{"floor", filepath.Join(floor, "terraform-provider-floor"), func(n int) string {
-			return fmt.Sprintf(`terraform {
-  required_providers {
-    floor = { source = "floor/floor" }
-  }
-}
-data "floor_noop" "op" {
-  count = %d
-  id    = format("op-%%d", count.index)
-}
-`, n)
-		}},
-		{"floor, our schema", filepath.Join(wide, "terraform-provider-floorwide"), func(n int) string {
-			return fmt.Sprintf(`terraform {
-  required_providers {
-    floorwide = { source = "floorwide/floorwide" }
-  }
-}
-data "floorwide_operation" "op" {
-  count = %d
-  id    = format("00000000-0000-4000-8000-%%012d", count.index)
-}
-`, n)
-		}},
+		{"ours", filepath.Join(ours, "terraform-provider-partnerbilling"),
+			countConfig("partnerbilling", "partnerbilling/partnerbilling", "provider \"partnerbilling\" {}\n", "partnerbilling_operation", guidBody)},
+		{"floor", filepath.Join(floor, "terraform-provider-floor"),
+			countConfig("floor", "floor/floor", "", "floor_noop", "  id    = format(\"op-%d\", count.index)\n")},
+		{"floor, our schema", filepath.Join(wide, "terraform-provider-floorwide"),
+			countConfig("floorwide", "floorwide/floorwide", "", "floorwide_operation", guidBody)},
 	}
 	if httpDir != "" {
-		kinds = append(kinds, kind{"http", filepath.Join(httpDir, "terraform-provider-http"), func(n int) string {
-			return fmt.Sprintf(`terraform {
-  required_providers {
-    http = { source = "hashicorp/http" }
-  }
-}
-data "http" "op" {
-  count           = %d
-  url             = format("%s%%012d", count.index)
-  request_headers = { Authorization = "Bearer %s", Accept = "application/json" }
-}
-`, n, srv.OperationURL("00000000-0000-4000-8000-"), token)
-		}})
+		kinds = append(kinds, kind{"http", filepath.Join(httpDir, "terraform-provider-http"),
+			countConfig("http", "hashicorp/http", "", "http", fmt.Sprintf(
+				"  url             = format(\"%s%%012d\", count.index)\n  request_headers = { Authorization = \"Bearer %s\", Accept = \"application/json\" }\n",
+				srv.OperationURL("00000000-0000-4000-8000-"), token))})
 	}
 	envs := []struct {
 		name  string
@@ -241,6 +202,16 @@ data "http" "op" {
 		table.WriteString("\n(hashicorp/http not measured: set PARTNERBILLING_BENCH_HTTP_PROVIDER to its binary.)\n")
 	}
 	fmt.Println(table.String())
+}
+
+// countConfig is a configuration of count data sources of dataType, from
+// the provider at source (local name local), each with body's arguments,
+// after preamble.
+func countConfig(local, source, preamble, dataType, body string) func(n int) string {
+	return func(n int) string {
+		return fmt.Sprintf("terraform {\n  required_providers {\n    %s = { source = %q }\n  }\n}\n%sdata %q \"op\" {\n  count = %d\n%s}\n",
+			local, source, preamble, dataType, n, body)
+	}
 }
 
 func benchInts(t *testing.T, env string, def []int) []int {
