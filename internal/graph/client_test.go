@@ -407,7 +407,7 @@ func TestInvalidIDIsNeverSent(t *testing.T) {
 
 func TestSlowResponseIsRetried(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, graph.WithRequestTimeout(200*time.Millisecond))
+	f := newFixture(t, graph.WithRequestTimeout(time.Second))
 	f.srv.ScriptOperation(opID, fakegraph.Response{Delay: 5 * time.Second, Body: fakegraph.DocRunning}, fakegraph.OK(fakegraph.DocRunning))
 	start := time.Now()
 	if _, err := f.client.GetOperation(t.Context(), opID); err != nil {
