@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/hmac"
+	"crypto/md5" //nolint:gosec // Content-MD5 is what Azure sends
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -38,6 +39,66 @@ type BlobStore struct {
 	mu       sync.Mutex
 	blobs    map[string][]byte // "/{directory}/{name}" (decoded) -> gzip bytes
 	requests []Request
+	faults   map[string][]BlobFault // ScriptBlob: per path, consumed one per GET
+	latency  time.Duration
+	noMD5    bool
+}
+
+// BlobFault is one scripted misbehaviour of a GET of a blob (ScriptBlob).
+// The zero value answers normally (and uses up the entry).
+type BlobFault struct {
+	// Status answers with this error status and an Azure XML error of Code
+	// (default "ServerBusy") and Message instead of the blob.
+	Status        int
+	Code, Message string
+	RetryAfter    string // Retry-After header of the error answer
+	// TruncateAt sends the headers of the whole answer (Content-Length
+	// included) and only the first TruncateAt bytes of the body, then
+	// closes the connection: a body cut short.
+	TruncateAt int
+	// Stall sends the headers and the first half of the body, then nothing
+	// until the client goes away.
+	Stall bool
+	// Corrupt sends the blob with one byte flipped in its middle, with the
+	// Content-MD5 of the stored bytes (so only MD5 or gzip checks catch it).
+	Corrupt bool
+	// IgnoreRange answers a Range request with the whole blob (200).
+	IgnoreRange bool
+}
+
+// ScriptBlob queues faults for GETs of blob name of directory dir: each GET
+// takes the next one; once they are used up the blob is served normally.
+func (b *BlobStore) ScriptBlob(dir, name string, faults ...BlobFault) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.faults == nil {
+		b.faults = map[string][]BlobFault{}
+	}
+	p := "/" + strings.Trim(dir, "/") + "/" + name
+	b.faults[p] = append(b.faults[p], faults...)
+}
+
+// SetLatency delays every answer by d (the bench's per-request latency).
+func (b *BlobStore) SetLatency(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.latency = d
+}
+
+// SetContentMD5 says whether answers carry Content-MD5 (default true, as
+// Azure does for blobs uploaded whole).
+func (b *BlobStore) SetContentMD5(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.noMD5 = !on
+}
+
+// PutRaw stores data as blob name of directory dir verbatim (no gzip): a
+// corrupt or truncated blob.
+func (b *BlobStore) PutRaw(dir, name string, data []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.blobs["/"+strings.Trim(dir, "/")+"/"+name] = append([]byte(nil), data...)
 }
 
 // BlobFile is one blob to publish: its name in the manifest (which may hold
@@ -175,18 +236,120 @@ func (b *BlobStore) answer(w http.ResponseWriter, r *http.Request) int {
 	}
 	b.mu.Lock()
 	data, ok := b.blobs[r.URL.Path]
+	var fault BlobFault
+	if q := b.faults[r.URL.Path]; len(q) > 0 && r.Method == http.MethodGet {
+		fault, b.faults[r.URL.Path] = q[0], q[1:]
+	}
+	latency, noMD5 := b.latency, b.noMD5
 	b.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return 0
+		}
+	}
 	if !ok {
 		return storageError(w, http.StatusNotFound, "BlobNotFound", "The specified blob does not exist.")
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Header().Set("x-ms-blob-type", "BlockBlob")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
-		_, _ = w.Write(data)
+	if fault.Status != 0 {
+		code, msg := fault.Code, fault.Message
+		if code == "" {
+			code, msg = "ServerBusy", "The server is busy."
+		}
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", fault.RetryAfter)
+		}
+		return storageError(w, fault.Status, code, msg)
 	}
-	return http.StatusOK
+	sum := md5.Sum(data) //nolint:gosec // Content-MD5 is what Azure sends
+	etag := fmt.Sprintf("\"0x%X\"", sum[:8])
+	if im := r.Header.Get("If-Match"); im != "" && im != etag && im != "*" {
+		return storageError(w, http.StatusPreconditionFailed, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
+	}
+	body := data
+	if fault.Corrupt && len(body) > 0 {
+		body = append([]byte(nil), data...)
+		body[len(body)/2] ^= 0xff
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("x-ms-blob-type", "BlockBlob")
+	h.Set("ETag", etag)
+	h.Set("Accept-Ranges", "bytes")
+	status := http.StatusOK
+	rng := r.Header.Get("x-ms-range")
+	if rng == "" {
+		rng = r.Header.Get("Range")
+	}
+	if first, last, ranged := parseRange(rng, len(data)); ranged && !fault.IgnoreRange {
+		if first < 0 {
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", len(data)))
+			return storageError(w, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The range specified is invalid for the current size of the resource.")
+		}
+		status = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, len(data)))
+		if !noMD5 {
+			h.Set("x-ms-blob-content-md5", base64.StdEncoding.EncodeToString(sum[:]))
+		}
+		body = body[first : last+1]
+	} else if !noMD5 {
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodGet {
+		return status
+	}
+	switch {
+	case fault.TruncateAt > 0 && fault.TruncateAt < len(body):
+		_, _ = w.Write(body[:fault.TruncateAt])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+	case fault.Stall:
+		_, _ = w.Write(body[:len(body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		<-r.Context().Done()
+	default:
+		_, _ = w.Write(body)
+	}
+	return status
+}
+
+// parseRange reads "bytes=first-" or "bytes=first-last" against a blob of
+// size n; first is -1 when the range cannot be satisfied.
+func parseRange(v string, n int) (first, last int, ok bool) {
+	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
+	if !found {
+		return 0, 0, false
+	}
+	a, z, found := strings.Cut(spec, "-")
+	if !found {
+		return 0, 0, false
+	}
+	first, err := strconv.Atoi(a)
+	if err != nil {
+		return 0, 0, false
+	}
+	last = n - 1
+	if z != "" {
+		if last, err = strconv.Atoi(z); err != nil {
+			return 0, 0, false
+		}
+		last = min(last, n-1)
+	}
+	if first >= n || first > last {
+		return -1, 0, true
+	}
+	return first, last, true
 }
 
 // authorize checks the request's SAS token; it returns "" when the token

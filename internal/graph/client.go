@@ -488,3 +488,22 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// RetryPolicy is how this client retries one request: at most MaxRetries
+// retries spaced by Backoff on Clock. Blob downloads follow the same policy,
+// so that max_retries and a test's injected clock govern them too.
+type RetryPolicy struct {
+	MaxRetries int
+	Backoff    Backoff
+	Clock      Clock
+}
+
+// RetryPolicy returns the client's retry policy.
+func (c *Client) RetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: c.maxRetries, Backoff: c.retryBackoff, Clock: c.clock}
+}
+
+// DefaultRetryPolicy is the policy of a client built without options.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: defaultMaxRetries, Backoff: defaultRetryBackoff, Clock: realClock{}}
+}

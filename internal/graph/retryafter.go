@@ -58,3 +58,8 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// RetryAfter reads a Retry-After header by the rules of parseRetryAfter, for
+// callers outside this package that retry their own requests (blob
+// downloads): one grammar for every service the provider talks to.
+func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) { return parseRetryAfter(h, now) }
