@@ -505,7 +505,7 @@ func (r *blobReader) wait(cause error, h http.Header) error {
 		delay = ra
 	}
 	delay = max(delay, minAttemptInterval)
-	if dl, ok := r.ctx.Deadline(); ok && pol.Clock.Now().Add(delay).After(dl) {
+	if dl, ok := r.ctx.Deadline(); ok && time.Until(dl) < delay {
 		return &BlobError{Name: r.name, Err: fmt.Errorf("a retry in %s would pass the deadline (last error: %w)", delay.Round(time.Millisecond), cause)}
 	}
 	r.retries++

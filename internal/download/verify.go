@@ -103,7 +103,8 @@ type Removal struct {
 // Remove deletes the files of files that are still as written, keeps every
 // changed one (and every file it did not write), then removes the folders
 // that are left empty (dir itself included). A file already gone is no
-// error.
+// error. Every file is hashed, whatever its time says: an edit that kept
+// the size and the time must not be deleted.
 func Remove(dir string, files []File) (Removal, error) {
 	var out Removal
 	root, err := os.OpenRoot(dir)
@@ -116,6 +117,7 @@ func Remove(dir string, files []File) (Removal, error) {
 	folders := map[string]bool{}
 	var errs []error
 	for _, f := range files {
+		f.ModTime = time.Time{}
 		st, _, err := check(root, f)
 		switch {
 		case err != nil:

@@ -167,13 +167,19 @@ func (r *exportResource) Configure(_ context.Context, req resource.ConfigureRequ
 // ValidateConfig rejects a create timeout that is not positive (the
 // timeouts module checks only that it parses).
 func (r *exportResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	validateCreateTimeout(ctx, req.Config.GetAttribute, &resp.Diagnostics)
+}
+
+// validateCreateTimeout rejects a timeouts.create that parses but is not
+// positive, through the config's GetAttribute.
+func validateCreateTimeout(ctx context.Context, get func(context.Context, path.Path, any) diag.Diagnostics, diags *diag.Diagnostics) {
 	p := path.Root(attrTimeouts).AtName("create")
 	var create types.String
-	if diags := req.Config.GetAttribute(ctx, p, &create); diags.HasError() || create.IsNull() || create.IsUnknown() {
+	if d := get(ctx, p, &create); d.HasError() || create.IsNull() || create.IsUnknown() {
 		return
 	}
 	if d, err := time.ParseDuration(create.ValueString()); err == nil && d <= 0 {
-		resp.Diagnostics.AddAttributeError(p, "Invalid Create Timeout",
+		diags.AddAttributeError(p, "Invalid Create Timeout",
 			fmt.Sprintf("timeouts.create must be a positive duration such as \"30m\", got %q.", create.ValueString()))
 	}
 }

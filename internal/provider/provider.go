@@ -93,6 +93,7 @@ type partnerBillingProvider struct {
 // providerData is what Configure hands to data sources and resources.
 type providerData struct {
 	client    *graph.Client
+	blobHTTP  *http.Client // blob downloads; nil: the system roots
 	interrupt context.Context // nil: nothing interrupts reads
 	// debugLines: somebody may see the provider's DEBUG lines (see Serve),
 	// so the hot reads compute their fields.
@@ -392,7 +393,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
 	})
-	data := &providerData{client: client, interrupt: p.interrupt, debugLines: !p.noDebugLines}
+	data := &providerData{client: client, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines}
 	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -407,7 +408,7 @@ func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasou
 }
 
 func (p *partnerBillingProvider) Resources(_ context.Context) []func() resource.Resource {
-	return exportResources()
+	return append(exportResources(), NewManifestFilesResource)
 }
 
 func (p *partnerBillingProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
