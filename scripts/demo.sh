@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs examples/demo against a local fake of Microsoft Graph and the Microsoft
 # identity platform (cmd/fakegraph): no Azure tenant, no network, no secrets.
-# Used by `make demo`. Needs go, terraform (>= 1.10), curl and gunzip on PATH, or
+# Used by `make demo`. Needs go and terraform on PATH, or
 # TF_ACC_TERRAFORM_PATH naming the CLI to use instead (OpenTofu >= 1.11, after `make tofu`:
 # `make demo TF_ACC_TERRAFORM_PATH=~/.cache/partnerbilling-tofu/v1.11.5/tofu`).
 # DEMO_KEEP=1 keeps the working directory (state, downloads) instead of
@@ -38,9 +38,6 @@ trap 'exit 143' TERM
 tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || true)}
 [ -n "$tf" ] && command -v "$tf" >/dev/null ||
   { echo "demo: no CLI to run: put terraform or tofu on PATH, or set TF_ACC_TERRAFORM_PATH (now '${TF_ACC_TERRAFORM_PATH:-}')" >&2; exit 1; }
-for tool in curl gunzip; do
-  command -v "$tool" >/dev/null || { echo "demo: $tool is not on PATH (the download step uses it)" >&2; exit 1; }
-done
 
 echo "==> building the provider and the fake Graph into $tmp/bin"
 mkdir -p "$tmp/bin"
@@ -88,16 +85,16 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> $(basename "$tf") apply (the provider starts an export and polls it and a running one, reads the manifest, and local-exec downloads the blobs; a few seconds)"
+echo "==> $(basename "$tf") apply (the provider starts an export and polls it and a running one, reads the manifest, and partnerbilling_manifest_files downloads its blobs; a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
 "$tf" apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
 echo
-echo "==> the blobs that local-exec downloaded through the ephemeral URLs (removed on exit; DEMO_KEEP=1 make demo keeps them)"
-find downloads -type f | sort | while read -r f; do
-  printf '    %s: %s rows (gzip JSON Lines), e.g. %s\n' "$tmp/work/$f" "$(gunzip -c "$f" | wc -l | tr -d ' ')" \
-    "$(gunzip -c "$f" | head -n 1 | cut -c 1-110)..."
-done
+echo "==> the files partnerbilling_manifest_files downloaded (removed on exit; DEMO_KEEP=1 make demo keeps them)"
+"$tf" output -json files | tr -d '[]"' | tr ',' '\n' | sed 's/^/    /'
+echo "    total rows: $("$tf" output -raw total_rows)"
+echo "    sha256sum of the files on disk (the same hashes as files[*].sha256 in the state):"
+find downloads -type f | sort | while read -r f; do printf '    %s\n' "$(sha256sum "$f")"; done
 
 echo
 echo "==> grep -cE 'sig=|sv=20' terraform.tfstate   (any SAS token has both)"
@@ -137,17 +134,22 @@ What to look at:
     (docs/data-sources/operation.md). An export resource whose export fails
     fails the apply instead, and is replaced by the next one.
   * The manifest: data.partnerbilling_manifest gives the blob names and an etag
-    (state-safe: no SAS token, no URL); ephemeral.partnerbilling_manifest gives
-    each blob's download URL, which only the local-exec provisioner sees (its
-    output is suppressed because it holds secrets). The fake blob store checked
-    each URL's SAS signature before serving the gzip JSON Lines counted above.
+    (state-safe: no SAS token, no URL). (For users who bring their own tool,
+    such as azcopy, the ephemeral partnerbilling_manifest gives the download
+    URLs instead, never persisted.)
+  * partnerbilling_manifest_files read the manifest itself and downloaded
+    every blob with its SAS token; the fake blob store checked the SAS
+    signature before serving the gzip JSON Lines. Each file was streamed to a
+    temporary file, its gzip decoded to the end, its rows counted and hashed,
+    then renamed into place: files, rows and sha256 are in the state, the SAS
+    token is not.
   * The request log: one OpenID discovery GET and one token request per
     provider process that calls Graph, shared by everything that process
-    does. Terraform starts one to plan (the data sources, and the ephemeral
-    resource), one to apply (the export's one POST, then GETs of its
-    operation, the manifest GETs), and one for the final plan (one GET per
+    does. Terraform starts one to plan (the data sources), one to apply (the export's one POST, then GETs of its
+    operation, the manifest GETs and the blob GETs), and one for the final plan (one GET per
     export or operation, and no POST). The blob downloads (GET
-    /partnerbilling/...) come from curl, never from the provider. The fake
+    /partnerbilling/...) come from partnerbilling_manifest_files, with the
+    SAS token (the log never shows a query string). The fake
     logs only method, path, status and duration, never headers or query
     strings; to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
 EOF

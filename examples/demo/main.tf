@@ -2,11 +2,10 @@
 # configured only through environment variables, which the script sources from
 # the file written by the local fake Graph (cmd/fakegraph):
 # PARTNERBILLING_GRAPH_ENDPOINT, PARTNERBILLING_AUTHORITY_HOST, ARM_TENANT_ID,
-# ARM_CLIENT_ID, ARM_CLIENT_SECRET, SSL_CERT_FILE and CURL_CA_BUNDLE.
+# ARM_CLIENT_ID, ARM_CLIENT_SECRET and SSL_CERT_FILE.
 
 terraform {
-  # The ephemeral resource needs Terraform 1.10.
-  required_version = ">= 1.10"
+  required_version = ">= 1.0"
 
   required_providers {
     partnerbilling = {
@@ -52,30 +51,14 @@ data "partnerbilling_manifest" "export" {
   id = local.manifest_id
 }
 
-# The same manifest, opened for this run only: the SAS token and one download
-# URL per blob. Terraform never writes these to the state or a plan file.
-ephemeral "partnerbilling_manifest" "export" {
-  id = local.manifest_id
-}
-
-# Download every blob, again whenever the data changes (a new etag). The URLs
-# reach the script through its environment (no shell quoting to get wrong);
-# Terraform hides the provisioner's output, since it holds secrets.
-resource "terraform_data" "download" {
-  triggers_replace = data.partnerbilling_manifest.export.etag
-
-  provisioner "local-exec" {
-    command = <<-EOT
-      set -eu
-      printf '%s\n' "$BLOBS" | while IFS="$(printf '\t')" read -r name url; do
-        mkdir -p "$(dirname "downloads/$name")"
-        curl -sSf -o "downloads/$name" "$url"
-      done
-    EOT
-    environment = {
-      BLOBS = join("\n", [for b in ephemeral.partnerbilling_manifest.export.blobs : "${b.name}\t${b.url}"])
-    }
-  }
+# Download every blob into downloads/, complete and verified: the provider
+# reads the manifest itself (a fresh SAS token that never becomes a Terraform
+# value), streams each blob to a temporary file, checks its gzip to the end,
+# counts its rows and hashes it, and renames it into place. A new export (a
+# new manifest id) downloads again.
+resource "partnerbilling_manifest_files" "export" {
+  manifest_id = local.manifest_id
+  directory   = "${path.root}/downloads"
 }
 
 output "export_operation_id" {
@@ -102,7 +85,11 @@ output "error_message" {
   value = data.partnerbilling_operation.failed.error_message
 }
 
-output "blobs" {
-  description = "The blobs of the manifest and where the download put them."
-  value       = [for b in data.partnerbilling_manifest.export.blobs : "downloads/${b.name}"]
+output "files" {
+  description = "Each downloaded file with its rows."
+  value       = [for f in partnerbilling_manifest_files.export.files : "${f.path}: ${f.rows} rows"]
+}
+
+output "total_rows" {
+  value = partnerbilling_manifest_files.export.total_rows
 }
