@@ -248,7 +248,7 @@ func (r *blobReader) classify(err error) error {
 	case errors.As(err, &be), errors.As(err, &fe):
 		return err
 	case r.ctx.Err() != nil:
-		return context.Cause(r.ctx)
+		return ctxErr(r.ctx)
 	}
 	// Everything else came from decoding: a gzip header, checksum or
 	// deflate error, or the content ending inside the gzip stream.
@@ -336,7 +336,7 @@ func (r *blobReader) Read(p []byte) (int, error) {
 			return n, io.EOF
 		}
 		if r.ctx.Err() != nil {
-			return n, context.Cause(r.ctx)
+			return n, ctxErr(r.ctx)
 		}
 		cause := fmt.Errorf("the body stopped after %d of %d bytes: %s", r.offset, r.total, transportText(err))
 		if stalled {
@@ -389,7 +389,7 @@ func (r *blobReader) open() error {
 		timer.Stop()
 		cancel(nil)
 		if r.ctx.Err() != nil {
-			return context.Cause(r.ctx)
+			return ctxErr(r.ctx)
 		}
 		var re *azcore.ResponseError
 		if errors.As(err, &re) {
@@ -513,7 +513,7 @@ func (r *blobReader) wait(cause error, h http.Header) error {
 		"blob": r.name, "attempt": r.retries, "wait": delay.String(), "offset": r.offset, "reason": cause.Error(),
 	})
 	if err := pol.Clock.Sleep(r.ctx, delay); err != nil {
-		return context.Cause(r.ctx)
+		return ctxErr(r.ctx)
 	}
 	return nil
 }
@@ -651,3 +651,14 @@ func (c *rowCounter) total() int64 {
 type countWriter struct{ n int64 }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// ctxErr is why ctx ended: its error (context.Canceled or
+// DeadlineExceeded, for errors.Is) with its cause when that says more
+// ("interrupted (Ctrl-C)").
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
+}

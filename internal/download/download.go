@@ -179,7 +179,7 @@ feed:
 	close(jobs)
 	wg.Wait()
 	if firstErr == nil && ctx.Err() != nil {
-		firstErr = context.Cause(ctx)
+		firstErr = ctxErr(ctx)
 	}
 	if firstErr != nil {
 		// Nothing partial stays: no temporary file (each worker removed its
