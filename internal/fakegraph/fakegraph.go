@@ -208,6 +208,24 @@ func (s *Server) WriteCACert(path string) error {
 	return WriteFileAtomic(path, s.certs.caPEM, 0o644)
 }
 
+// WriteLeafPEM writes the server's certificate chain (leaf, then CA) to
+// certPath (mode 0644) and the leaf's private key (PKCS #8) to keyPath (mode
+// 0600), both PEM-encoded, so that another local server (Azurite's --cert and
+// --key) can serve the same certificate and be trusted wherever the fake is.
+func (s *Server) WriteLeafPEM(certPath, keyPath string) error {
+	chain, key, err := s.certs.leafPEM()
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(keyPath, key, 0o600); err != nil {
+		return fmt.Errorf("fakegraph: write leaf key: %w", err)
+	}
+	if err := WriteFileAtomic(certPath, chain, 0o644); err != nil {
+		return fmt.Errorf("fakegraph: write leaf certificate: %w", err)
+	}
+	return nil
+}
+
 // HTTPClient is a new client whose transport trusts only the fake's CA and
 // ignores proxy settings.
 func (s *Server) HTTPClient() *http.Client {

@@ -93,3 +93,16 @@ func serial() *big.Int {
 	}
 	return n.Add(n, big.NewInt(1))
 }
+
+// leafPEM is the leaf certificate chain (leaf, then CA) and its private key
+// (PKCS #8), both PEM-encoded.
+func (c *certs) leafPEM() (chain, key []byte, err error) {
+	for _, der := range c.leaf.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(c.leaf.PrivateKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fakegraph: leaf key: %w", err)
+	}
+	return chain, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
