@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/azurite"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 )
 
@@ -291,5 +292,33 @@ func TestManifestFilesErrors(t *testing.T) {
 			})
 		}
 		e.assertNoGraphRequests(t)
+	})
+}
+
+// TestManifestFilesFromAzurite downloads through Terraform from Azurite, a
+// real blob service that validates the service SAS the fake Graph's manifest
+// hands out: first an expired one (Azurite refuses it; the provider reads the
+// manifest again), then a fresh one.
+func TestManifestFilesFromAzurite(t *testing.T) {
+	e := newEnv(t)
+	az := azurite.Start(t, e.srv)
+	fe := &filesEnv{env: e, id: fakegraph.DocManifestID, files: reconFiles()}
+	fe.man = az.Publish(t, "exports", fe.id, time.Now().Add(time.Hour), fe.files...)
+	expired := fe.man
+	expired.SASToken = az.SAS(t, "exports", time.Now().Add(-time.Minute))
+	e.srv.ScriptManifest(fe.id, fakegraph.OK(expired.Body()), fakegraph.OK(fe.man.Body()))
+	dir := t.TempDir()
+	checks := fileChecks(dir, fe.files, false)
+	checks[3] = statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("sas_expired_retries"), knownvalue.Int64Exact(1))
+	e.run(t, resource.TestStep{
+		Config:            fe.config(dir, ""),
+		ConfigStateChecks: checks,
+		Check: resource.ComposeTestCheckFunc(fe.noSAS, onDisk(filepath.Join(dir, "part-00000.json.gz"), gzipped(fe.files[0].Content)),
+			func(*terraform.State) error {
+				if n := fe.manifestGets(); n != 2 {
+					return fmt.Errorf("%d manifest GETs, want 2 (one more after the expired SAS)", n)
+				}
+				return nil
+			}),
 	})
 }
