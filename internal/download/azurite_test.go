@@ -3,6 +3,7 @@ package download_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,7 @@ func TestDownloadFromAzurite(t *testing.T) {
 		dir := t.TempDir()
 		_, err := download.Download(t.Context(), manifestOf(t, bad), dir, opts(func() fakegraph.Manifest { return bad }, &n))
 		var be *download.BlobError
-		if !errors.As(err, &be) || be.StatusCode != 403 || be.Code != "AuthorizationFailure" || n.Load() != 1 {
+		if !errors.As(err, &be) || be.StatusCode != http.StatusForbidden || be.Code != "AuthorizationFailure" || n.Load() != 1 {
 			t.Fatalf("err = %v (refreshes %d), want a 403 AuthorizationFailure after one re-read", err, n.Load())
 		}
 		if strings.Contains(err.Error(), "sig=") {

@@ -134,7 +134,7 @@ resource "partnerbilling_manifest_files" "bench" {
 		_ = os.RemoveAll(filepath.Join(w.dir, "downloads"))
 		_ = os.Remove(filepath.Join(w.dir, "terraform.tfstate"))
 		ctx, cancel := context.WithCancel(t.Context())
-		peak := watchProvider(ctx, w.binary())
+		peak := watchProvider(ctx, filepath.Join(providerBinary(t), "terraform-provider-partnerbilling"))
 		start := time.Now()
 		cmd, o := w.command(t.Context(), nil, "apply", "-auto-approve", "-input=false", "-no-color")
 		err := cmd.Run()

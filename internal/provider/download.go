@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -96,11 +97,11 @@ func addDownloadError(into *diag.Diagnostics, err error, req downloadRequest) {
 				req.manifestID, req.directory, req.timeout, nothingPartial, capitalize(err.Error())))
 	case errors.As(err, &be):
 		hint := ""
-		switch {
-		case be.StatusCode == 403:
+		switch be.StatusCode {
+		case http.StatusForbidden:
 			hint = "\n\nThe blob service refused the manifest's SAS token (after one re-read of the manifest for a fresh one if it had expired). " +
 				"Read the manifest again later, or start a new export."
-		case be.StatusCode == 404:
+		case http.StatusNotFound:
 			hint = "\n\nThe blob is not (or no longer) in the export's storage: exports are kept for a limited time. Start a new export."
 		}
 		diags.AddAttributeError(req.manifestAttr, "Blob Download Failed",

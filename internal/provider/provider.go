@@ -93,7 +93,7 @@ type partnerBillingProvider struct {
 // providerData is what Configure hands to data sources and resources.
 type providerData struct {
 	client    *graph.Client
-	blobHTTP  *http.Client // blob downloads; nil: the system roots
+	blobHTTP  *http.Client    // blob downloads; nil: the system roots
 	interrupt context.Context // nil: nothing interrupts reads
 	// debugLines: somebody may see the provider's DEBUG lines (see Serve),
 	// so the hot reads compute their fields.
