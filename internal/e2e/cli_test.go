@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,26 @@ func probeCLI(path string) (cli, error) {
 	}
 	c.version = v.Version
 	return c, nil
+}
+
+// terraformAtLeast reports whether the CLI is Terraform (not OpenTofu) at
+// version major.minor or later. The tests use it where Terraform releases
+// after CI's default 1.11.4 behave differently (CONTRIBUTING, "Testing with
+// the latest Terraform").
+func (c cli) terraformAtLeast(major, minor int) bool {
+	if c.name != "Terraform" {
+		return false
+	}
+	parts := strings.SplitN(c.version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	gotMajor, err1 := strconv.Atoi(parts[0])
+	gotMinor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return gotMajor > major || gotMajor == major && gotMinor >= minor
 }
 
 const versionConfig = `

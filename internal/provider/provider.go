@@ -61,7 +61,7 @@ func WithGraphOptions(opts ...graph.Option) Option {
 }
 
 // WithInterrupt cancels every read in progress when ctx ends. main wires
-// it to the process's own SIGINT: Terraform 1.11 sends no StopProvider while
+// it to the process's own SIGINT: Terraform (1.11.4 and 1.15.9 measured) sends no StopProvider while
 // `terraform apply` reads data sources, but a terminal's Ctrl-C reaches the
 // whole process group, this plugin included.
 func WithInterrupt(ctx context.Context) Option {

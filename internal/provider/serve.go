@@ -35,7 +35,13 @@ var levelOrder = map[string]int{"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "E
 func shownLevel(getenv func(string) string) string {
 	if getenv("TF_TEMP_LOG_PATH") != "" {
 		// A file that receives every line at TRACE, whatever TF_LOG says
-		// (Terraform's and OpenTofu's internal/logging).
+		// (Terraform's and OpenTofu's internal/logging). Only Terraform 1.11
+		// to 1.13 pass a plugin's lines on to it that way: from Terraform 1.14
+		// (go-plugin 1.7), and under OpenTofu 1.11, the file gets only what
+		// TF_LOG_PROVIDER, else TF_LOG, shows. The plugin cannot tell which CLI
+		// runs it before the first lines are written, so it keeps logging
+		// everything: the lines the older CLIs write, at the cost of lines the
+		// newer ones drop.
 		return "TRACE"
 	}
 	v := strings.ToUpper(getenv("TF_LOG_PROVIDER"))
