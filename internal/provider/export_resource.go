@@ -173,8 +173,7 @@ func (r *exportResource) ValidateConfig(ctx context.Context, req resource.Valida
 		return
 	}
 	if d, err := time.ParseDuration(create.ValueString()); err == nil && d <= 0 {
-		resp.Diagnostics.AddAttributeError(p, "Invalid Create Timeout",
-			fmt.Sprintf("timeouts.create must be a positive duration such as \"30m\", got %q.", create.ValueString()))
+		resp.Diagnostics.AddAttributeError(p, "Invalid Create Timeout", notPositive("timeouts.create", create.ValueString()))
 	}
 }
 
@@ -185,12 +184,8 @@ func (r *exportResource) Create(ctx context.Context, req resource.CreateRequest,
 	if notConfigured(r.data, "this resource was used", &resp.Diagnostics) {
 		return
 	}
-	body := map[string]string{}
-	for _, f := range r.kind.fields {
-		var v types.String
-		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(f.attr), &v)...)
-		body[f.json] = v.ValueString()
-	}
+	body, diags := exportBody(ctx, req.Plan, r.kind)
+	resp.Diagnostics.Append(diags...)
 	var to timeouts.Value
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(attrTimeouts), &to)...)
 	if resp.Diagnostics.HasError() {
@@ -205,29 +200,17 @@ func (r *exportResource) Create(ctx context.Context, req resource.CreateRequest,
 	ctx, cancel := r.data.interruptible(ctx)
 	defer cancel()
 
-	started, err := r.data.client.StartExport(ctx, graph.ExportRequest{Path: r.kind.path, Body: body}, timeout)
-	if err != nil {
-		addExportStartError(&resp.Diagnostics, withCause(ctx, err), r.kind)
+	run := exportRun{kind: r.kind, data: r.data, timeout: timeout, site: resourceSite}
+	ctx, started := run.start(ctx, body, &resp.Diagnostics)
+	if started == nil {
 		return
 	}
-	id := started.OperationID
-	ctx = tflog.SetField(ctx, "operation_id", id)
-	tflog.Info(ctx, "export started; waiting for it to finish", map[string]any{
-		"timeout": timeout.String(), "first_poll_after": started.RetryAfter.String(),
-	})
-	op, err := r.data.client.WaitOperation(ctx, id, timeout-started.Elapsed, graph.FirstPollAfter(started.RetryAfter))
+	op, err := run.wait(ctx, started)
 
 	// The state first: from here on, nothing is lost.
 	resp.State.Raw = req.Plan.Raw.Copy()
-	resp.Diagnostics.Append(exportComputedFrom(id, op).set(ctx, &resp.State)...)
-	switch {
-	case err != nil:
-		addExportWaitError(&resp.Diagnostics, withCause(ctx, err), r.kind, id, timeout)
-	case op.State() == graph.StateFailed:
-		addExportFailed(&resp.Diagnostics, r.kind, id, op)
-	default:
-		tflog.Info(ctx, "export succeeded", map[string]any{"manifest_id": op.ManifestID})
-	}
+	resp.Diagnostics.Append(exportComputedFrom(started.OperationID, op).set(ctx, &resp.State)...)
+	run.succeeded(ctx, started.OperationID, op, err, &resp.Diagnostics)
 }
 
 // Read is one GET of the operation: never a POST, never a wait. A 404

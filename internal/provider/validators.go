@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
@@ -102,4 +103,33 @@ func (currencyCodeValidator) ValidateString(_ context.Context, req validator.Str
 		detail = fmt.Sprintf("%q is not an ISO 4217 currency code: write it in upper case, %q.", v, up)
 	}
 	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Currency Code", detail)
+}
+
+// timeoutValidator checks an action's timeout: a positive Go duration.
+// Hand-written for durationValidator's reasons, and because here "0s"
+// would mean giving up before the first poll.
+type timeoutValidator struct{}
+
+func (timeoutValidator) Description(context.Context) string {
+	return "must be a positive Go duration such as \"30m\" or \"2h\""
+}
+
+func (v timeoutValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (timeoutValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	s := req.ConfigValue.ValueString()
+	if d, err := time.ParseDuration(s); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Timeout",
+			fmt.Sprintf("%q is not a duration: use a number with a unit, such as \"90s\", \"30m\" or \"2h\".", s))
+	} else if d <= 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Timeout", notPositive(attrTimeout, s))
+	}
+}
+
+// notPositive is the message for a timeout of zero or less.
+func notPositive(name, value string) string {
+	return fmt.Sprintf("%s must be a positive duration such as \"30m\", got %q.", name, value)
 }
