@@ -51,12 +51,9 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 	k := a.kind
 	attrs := map[string]schema.Attribute{}
 	for _, f := range k.fields {
-		// Action schemas have no defaults: Invoke applies f.def (exportBody).
-		attr := schema.StringAttribute{Required: f.def == "", Optional: f.def != "", MarkdownDescription: f.description, Validators: f.validators}
-		if f.def != "" {
-			attr.MarkdownDescription += fmt.Sprintf(" Default `%s`.", f.def)
-		}
-		attrs[f.attr] = attr
+		// Action schemas have no defaults: Invoke applies f.def (exportBody),
+		// which f.description names.
+		attrs[f.attr] = schema.StringAttribute{Required: f.def == "", Optional: f.def != "", MarkdownDescription: f.description, Validators: f.validators}
 	}
 	attrs[attrTimeout] = schema.StringAttribute{
 		Optional: true,
