@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,12 +22,6 @@ import (
 // tested CLI with actions (SPEC §4.5).
 var defaultActionCLI = filepath.Join(os.Getenv("HOME"), ".cache", "partnerbilling-terraform", "1.15.9", "terraform")
 
-var (
-	actionCLIOnce sync.Once
-	theActionCLI  cli
-	actionCLIErr  error
-)
-
 // actionCLI is the CLI the action tests drive: TF_ACC_TERRAFORM_PATH when
 // set (as for every test), else Terraform 1.15.9 from its cache path when
 // it is there, else the CLI at hand. Actions need Terraform 1.14 or later:
@@ -36,17 +29,10 @@ var (
 func actionCLI(t *testing.T) cli {
 	t.Helper()
 	tf := terraformCLI(t)
-	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
-		actionCLIOnce.Do(func() {
-			theActionCLI = tf
-			if _, err := os.Stat(defaultActionCLI); err == nil {
-				theActionCLI, actionCLIErr = probeCLI(defaultActionCLI)
-			}
-		})
-		if actionCLIErr != nil {
-			t.Fatal(actionCLIErr)
+	if _, err := os.Stat(defaultActionCLI); err == nil && os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		if tf, err = probeOnce(defaultActionCLI); err != nil {
+			t.Fatal(err)
 		}
-		tf = theActionCLI
 	}
 	if !hasActions(tf) {
 		t.Skipf("actions need Terraform >= 1.14; this CLI is %s %s (%s)", tf.name, tf.version, tf.path)
@@ -169,7 +155,7 @@ func TestActionInvoke(t *testing.T) {
 				opID, manifestID = acc.OperationID, acc.ManifestID
 				w.srv.ScriptOperation(opID,
 					fakegraph.OK(fakegraph.Running(opID), "Retry-After", "0.1"),
-					fakegraph.OK(succeededInline(opID, fakegraph.ManifestBody(manifestID, w.srv.URL()+"/fakestorage/"+manifestID, sas, "part-1.json.gz"))))
+					fakegraph.OK(fakegraph.SucceededInline(opID, fakegraph.ManifestBody(manifestID, w.srv.URL()+"/fakestorage/"+manifestID, sas, "part-1.json.gz"))))
 			}()
 			err, out := w.invoke(ctx, env...)
 			<-done
@@ -216,19 +202,6 @@ func TestActionInvoke(t *testing.T) {
 			}
 		})
 	}
-}
-
-// succeededInline is a succeeded operation whose resourceLocation is the
-// whole manifest inline, sasToken included (Microsoft's sample, SPEC §6).
-func succeededInline(id, manifest string) string {
-	return fmt.Sprintf(`{
-  "@odata.type": "#microsoft.graph.partners.billing.exportSuccessOperation",
-  "id": %q,
-  "status": "succeeded",
-  "createdDateTime": "2023-03-09T08:12:53",
-  "lastActionDateTime": "2023-03-09T08:37:48.5046691Z",
-  "resourceLocation": %s
-}`, id, manifest)
 }
 
 // TestActionFailures: a failed export fails the invocation with its code
@@ -318,20 +291,7 @@ func TestActionInterrupt(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			var id string
-			waitFor(t, time.Minute, func() bool {
-				acc := w.srv.AcceptedExports()
-				if len(acc) == 0 {
-					return false
-				}
-				id = acc[0].OperationID
-				for _, r := range w.srv.GraphRequests() {
-					if r.Path == fakegraph.BasePath+"operations/"+id {
-						return true
-					}
-				}
-				return false
-			})
+			id := firstPolled(t, w.srv)
 			time.Sleep(300 * time.Millisecond) // now sleeping on the 30 s Retry-After
 			polls := len(w.srv.GraphRequests())
 			pid := cmd.Process.Pid
@@ -394,7 +354,7 @@ func TestActionValidation(t *testing.T) {
     billing_period = "next"`, `value must be one of: ["current" "last"]`},
 		"zero timeout": {`currency_code = "USD"
     billing_period = "current"
-    timeout = "0s"`, `timeout must be a positive duration such as "30m", got "0s".`},
+    timeout = "0s"`, `"0s" is not a positive duration: a timeout such as "30m" says how long to wait for the export.`},
 		"timeout without a unit": {`currency_code = "USD"
     billing_period = "current"
     timeout = "30"`, `"30" is not a duration`},

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/action/schema"
@@ -26,25 +25,20 @@ var (
 // exportActions is one constructor per row of exportKinds: each kind is a
 // resource and an action of the same type name.
 func exportActions() []func() action.Action {
-	out := make([]func() action.Action, len(exportKinds))
-	for i, k := range exportKinds {
-		out[i] = func() action.Action { return &exportAction{kind: k} }
-	}
-	return out
+	return perKind(func(k exportKind) action.Action { return &exportAction{exportType{kind: k}} })
 }
 
 // exportAction starts one export (one POST), waits for it and reports its
 // progress to the CLI (Terraform >= 1.14: `terraform apply -invoke`, or an
 // action_trigger). It writes no state.
 type exportAction struct {
-	kind exportKind
-	data *providerData
+	exportType
 }
 
 const attrTimeout = "timeout"
 
 func (a *exportAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_" + a.kind.typeName
+	resp.TypeName = a.typeName(req.ProviderTypeName)
 }
 
 func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
@@ -59,7 +53,7 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 		Optional: true,
 		MarkdownDescription: "How long the action waits for the export to finish (the POST included), as a Go duration (`\"45m\"`, `\"2h\"`); " +
 			"default `30m`. When it passes, the invocation fails naming the operation id; the export goes on at Microsoft.",
-		Validators: []validator.String{timeoutValidator{}},
+		Validators: []validator.String{timeoutValidator},
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST /reports/partners/billing/%s`), waits until it finishes "+
@@ -72,9 +66,7 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 }
 
 func (a *exportAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
-	if data, ok := providerDataFrom(req.ProviderData, kindAction, &resp.Diagnostics); ok {
-		a.data = data
-	}
+	a.configure(req.ProviderData, kindAction, &resp.Diagnostics)
 }
 
 // Invoke sends the one POST, waits, and reports each step as progress; a
@@ -94,9 +86,9 @@ func (a *exportAction) Invoke(ctx context.Context, req action.InvokeRequest, res
 	}
 	timeout := defaultCreateTimeout
 	if !to.IsNull() {
-		d, err := time.ParseDuration(to.ValueString())
-		if err != nil || d <= 0 { // validated already; never wait on a bad value
-			resp.Diagnostics.AddAttributeError(path.Root(attrTimeout), "Invalid Timeout", notPositive(attrTimeout, to.ValueString()))
+		d, err := parseActionTimeout(to.ValueString())
+		if err != nil { // validated already; never wait on a bad value
+			resp.Diagnostics.AddAttributeError(path.Root(attrTimeout), timeoutValidator.summary, capitalize(err.Error())+".")
 			return
 		}
 		timeout = d

@@ -30,18 +30,13 @@ var (
 
 // exportResources is one constructor per row of exportKinds.
 func exportResources() []func() resource.Resource {
-	out := make([]func() resource.Resource, len(exportKinds))
-	for i, k := range exportKinds {
-		out[i] = func() resource.Resource { return &exportResource{kind: k} }
-	}
-	return out
+	return perKind(func(k exportKind) resource.Resource { return &exportResource{exportType{kind: k}} })
 }
 
 // exportResource starts one partner-billing export (one POST) and waits for
 // it; its kind decides the type name, path and body.
 type exportResource struct {
-	kind exportKind
-	data *providerData
+	exportType
 }
 
 // defaultCreateTimeout is how long create waits when timeouts.create is not set.
@@ -96,7 +91,7 @@ func (c exportComputed) set(ctx context.Context, st *tfsdk.State) diag.Diagnosti
 }
 
 func (r *exportResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_" + r.kind.typeName
+	resp.TypeName = r.typeName(req.ProviderTypeName)
 }
 
 func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -159,9 +154,7 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 }
 
 func (r *exportResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if data, ok := providerDataFrom(req.ProviderData, kindResource, &resp.Diagnostics); ok {
-		r.data = data
-	}
+	r.configure(req.ProviderData, kindResource, &resp.Diagnostics)
 }
 
 // ValidateConfig rejects a create timeout that is not positive (the
@@ -173,7 +166,8 @@ func (r *exportResource) ValidateConfig(ctx context.Context, req resource.Valida
 		return
 	}
 	if d, err := time.ParseDuration(create.ValueString()); err == nil && d <= 0 {
-		resp.Diagnostics.AddAttributeError(p, "Invalid Create Timeout", notPositive("timeouts.create", create.ValueString()))
+		resp.Diagnostics.AddAttributeError(p, "Invalid Create Timeout",
+			fmt.Sprintf("timeouts.create must be a positive duration such as \"30m\", got %q.", create.ValueString()))
 	}
 }
 
