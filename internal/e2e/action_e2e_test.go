@@ -103,11 +103,11 @@ func (w *workspace) state(t *testing.T) []byte {
 }
 
 // invoke runs `terraform apply -invoke` of the action (extraEnv added).
-func (w *workspace) invoke(ctx context.Context, extraEnv ...string) (cmdErr error, out *bytes.Buffer) {
+func (w *workspace) invoke(ctx context.Context, extraEnv ...string) (*bytes.Buffer, error) {
 	cmd, out := w.command(ctx, extraEnv, "apply", "-invoke="+actionAddr, "-auto-approve", "-input=false", "-no-color")
 	err := cmd.Run()
 	w.t.Logf("terraform apply -invoke (err=%v):\n%s", err, out)
-	return err, out
+	return out, err
 }
 
 // assertStateUnchanged: an action writes no state.
@@ -157,7 +157,7 @@ func TestActionInvoke(t *testing.T) {
 					fakegraph.OK(fakegraph.Running(opID), "Retry-After", "0.1"),
 					fakegraph.OK(fakegraph.SucceededInline(opID, fakegraph.ManifestBody(manifestID, w.srv.URL()+"/fakestorage/"+manifestID, sas, "part-1.json.gz"))))
 			}()
-			err, out := w.invoke(ctx, env...)
+			out, err := w.invoke(ctx, env...)
 			<-done
 			if err != nil {
 				t.Fatalf("apply -invoke failed: %v", err)
@@ -255,7 +255,7 @@ func TestActionFailures(t *testing.T) {
 			tc.script(w.srv)
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
-			err, out := w.invoke(ctx)
+			out, err := w.invoke(ctx)
 			if err == nil {
 				t.Fatal("apply -invoke succeeded")
 			}

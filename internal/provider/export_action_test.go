@@ -97,7 +97,7 @@ func TestFastServerServesActions(t *testing.T) {
 			t.Errorf("no action schema for %s", k.typeName)
 		}
 	}
-	as, ok := srv.(tfprotov6.ProviderServerWithActions)
+	as, ok := srv.(tfprotov6.ActionServer)
 	if !ok {
 		t.Fatal("fastServer does not serve actions")
 	}

@@ -34,14 +34,15 @@ type fastServer struct {
 	handedOff atomic.Int64
 }
 
-// The action RPCs are not part of tfprotov6.ProviderServer (terraform-plugin-go
-// still keeps them in a separate interface, which tf6server looks for with a
-// type assertion), so the embedded server does not promote them: without these
-// three, a plugin served through fastServer would have no actions at all.
-var _ tfprotov6.ProviderServerWithActions = &fastServer{}
+// The action RPCs are not part of tfprotov6.ProviderServer yet
+// (terraform-plugin-go keeps them in ActionServer, and tf6server looks for
+// them with a type assertion), so the embedded server does not promote them:
+// without these three, a plugin served through fastServer would have no
+// actions at all (TestFastServerServesActions, and the e2e action tests).
+var _ tfprotov6.ActionServer = &fastServer{}
 
 func (s *fastServer) actions() tfprotov6.ActionServer {
-	return s.ProviderServer.(tfprotov6.ProviderServerWithActions) //nolint:forcetypeassert // the framework's server has them (TestFastServerServesActions)
+	return s.ProviderServer.(tfprotov6.ActionServer) //nolint:forcetypeassert // the framework's server has them (TestFastServerServesActions)
 }
 
 func (s *fastServer) ValidateActionConfig(ctx context.Context, req *tfprotov6.ValidateActionConfigRequest) (*tfprotov6.ValidateActionConfigResponse, error) {
