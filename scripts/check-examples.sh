@@ -14,6 +14,12 @@
 #
 # TF_ACC_TERRAFORM_PATH names another CLI than terraform on PATH: `make test-opentofu` runs this
 # check with OpenTofu's tofu too (the short address in dev_overrides matches on both CLIs).
+#
+# Action examples (a directory with an `action` block or an `action_trigger`: examples/actions/...)
+# need Terraform 1.14 or later: they are validated with the CLI when it is one, else with
+# TERRAFORM_ACTIONS (default: Terraform 1.15.9 in ~/.cache/partnerbilling-terraform, where the
+# tests find it too) when that is one, else skipped with a note. Every other example is validated
+# with the CLI, as strictly as ever.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,6 +28,17 @@ source_addr="partnerbilling/partnerbilling"
 # The CLI: TF_ACC_TERRAFORM_PATH, else terraform on PATH, else tofu on PATH (OpenTofu only).
 tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || echo terraform)}
 name=$(basename "$tf")
+
+actions_tf=${TERRAFORM_ACTIONS:-${XDG_CACHE_HOME:-$HOME/.cache}/partnerbilling-terraform/1.15.9/terraform}
+
+# has_actions CLI: it is Terraform 1.14 or later (OpenTofu has no actions).
+has_actions() {
+  [ -x "$1" ] || command -v "$1" >/dev/null 2>&1 || return 1
+  local first
+  first=$(TF_CLI_CONFIG_FILE= CHECKPOINT_DISABLE=1 "$1" version 2>/dev/null | head -n 1)
+  [[ $first =~ ^Terraform\ v([0-9]+)\.([0-9]+)\. ]] || return 1
+  [ "${BASH_REMATCH[1]}" -gt 1 ] || { [ "${BASH_REMATCH[1]}" -eq 1 ] && [ "${BASH_REMATCH[2]}" -ge 14 ]; }
+}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -62,13 +79,36 @@ fi
 echo "==> go build -o $tmp/bin/terraform-provider-partnerbilling ."
 go build -o "$tmp/bin/terraform-provider-partnerbilling" .
 
+# The CLI for action examples, or "" to skip them.
+if has_actions "$tf"; then
+  action_cli=$tf
+elif has_actions "$actions_tf"; then
+  action_cli=$actions_tf
+else
+  action_cli=
+fi
+
 failed=()
+skipped=()
 n=0
 for dir in "${dirs[@]}"; do
   n=$((n + 1))
-  echo "==> $name validate $dir"
+  cli=$tf
+  if grep -Eqs '^[[:space:]]*(action[[:space:]]+"|action_trigger[[:space:]]*\{)' "$dir"/*.tf; then
+    if [ -z "$action_cli" ]; then
+      echo "==> skipping $dir: actions need Terraform >= 1.14, and neither $tf nor $actions_tf is one (set TERRAFORM_ACTIONS)"
+      skipped+=("$dir")
+      continue
+    fi
+    cli=$action_cli
+  fi
+  if [ "$cli" = "$tf" ]; then
+    echo "==> $name validate $dir"
+  else
+    echo "==> $cli validate $dir (an action example)"
+  fi
   if grep -Eqs '^[[:space:]]*required_providers[[:space:]]*\{' "$dir"/*.tf; then
-    if ! TF_DATA_DIR="$tmp/data-$n" "$tf" -chdir="$dir" validate -no-color; then
+    if ! TF_DATA_DIR="$tmp/data-$n" "$cli" -chdir="$dir" validate -no-color; then
       failed+=("$dir")
     fi
   else
@@ -86,7 +126,7 @@ terraform {
   }
 }
 EOF
-    if ! TF_DATA_DIR="$tmp/data-$n" "$tf" -chdir="$work" validate -no-color; then
+    if ! TF_DATA_DIR="$tmp/data-$n" "$cli" -chdir="$work" validate -no-color; then
       failed+=("$dir")
     fi
   fi
@@ -98,4 +138,8 @@ if [ "${#failed[@]}" -gt 0 ]; then
   printf '  %s\n' "${failed[@]}" >&2
   exit 1
 fi
-echo "check-examples: ${#dirs[@]} example(s) formatted and valid ($("$tf" version | head -n 1))"
+checked=$((${#dirs[@]} - ${#skipped[@]}))
+echo "check-examples: $checked example(s) formatted and valid ($("$tf" version | head -n 1)${action_cli:+; action examples: $("$action_cli" version | head -n 1)})"
+if [ "${#skipped[@]}" -gt 0 ]; then
+  echo "check-examples: ${#skipped[@]} action example(s) not validated: no Terraform >= 1.14 (set TERRAFORM_ACTIONS)"
+fi

@@ -30,11 +30,28 @@ type cli struct {
 	registryHost string
 }
 
-var (
-	cliOnce sync.Once
-	theCLI  cli
-	cliErr  error
-)
+// probed memoises probeCLI per binary: each test asks for its CLI.
+var probed = struct {
+	sync.Mutex
+	m map[string]probeResult
+}{m: map[string]probeResult{}}
+
+type probeResult struct {
+	c   cli
+	err error
+}
+
+// probeOnce is probeCLI(path), run once per path and test process.
+func probeOnce(path string) (cli, error) {
+	probed.Lock()
+	defer probed.Unlock()
+	r, ok := probed.m[path]
+	if !ok {
+		r.c, r.err = probeCLI(path)
+		probed.m[path] = r
+	}
+	return r.c, r.err
+}
 
 // terraformCLI finds the CLI once per test process: TF_ACC_TERRAFORM_PATH
 // when set (the variable terraform-plugin-testing reads, so that one setting
@@ -42,25 +59,23 @@ var (
 // else terraform on PATH, else tofu on PATH. Without any, the test is skipped.
 func terraformCLI(t *testing.T) cli {
 	t.Helper()
-	cliOnce.Do(func() {
-		path := os.Getenv("TF_ACC_TERRAFORM_PATH")
-		if path == "" {
-			if path, cliErr = exec.LookPath("terraform"); cliErr != nil {
-				if path, cliErr = exec.LookPath("tofu"); cliErr != nil {
-					cliErr = fmt.Errorf("neither terraform nor tofu is on PATH, and TF_ACC_TERRAFORM_PATH is not set")
-					return
-				}
+	path := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	var err error
+	if path == "" {
+		if path, err = exec.LookPath("terraform"); err != nil {
+			if path, err = exec.LookPath("tofu"); err != nil {
+				t.Skip("neither terraform nor tofu is on PATH, and TF_ACC_TERRAFORM_PATH is not set")
 			}
 		}
-		theCLI, cliErr = probeCLI(path)
-	})
-	if cliErr != nil {
-		if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
-			t.Skip(cliErr)
-		}
-		t.Fatal(cliErr)
 	}
-	return theCLI
+	c, err := probeOnce(path)
+	if err != nil {
+		if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	return c
 }
 
 func probeCLI(path string) (cli, error) {

@@ -80,7 +80,12 @@ type workspace struct {
 
 func newWorkspace(t *testing.T, config string) *workspace {
 	t.Helper()
-	tf := terraformCLI(t)
+	return newWorkspaceWith(t, terraformCLI(t), config)
+}
+
+// newWorkspaceWith is newWorkspace driven by the CLI tf.
+func newWorkspaceWith(t *testing.T, tf cli, config string) *workspace {
+	t.Helper()
 	plugins := providerBinary(t)
 	srv, err := fakegraph.Start()
 	if err != nil {

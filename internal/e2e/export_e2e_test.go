@@ -50,20 +50,7 @@ resource "partnerbilling_billed_usage_export" "march" {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var id string
-	waitFor(t, 60*time.Second, func() bool {
-		acc := w.srv.AcceptedExports()
-		if len(acc) == 0 {
-			return false
-		}
-		id = acc[0].OperationID
-		for _, r := range w.srv.GraphRequests() {
-			if r.Path == fakegraph.BasePath+"operations/"+id {
-				return true
-			}
-		}
-		return false
-	})
+	id := firstPolled(t, w.srv)
 	time.Sleep(200 * time.Millisecond) // now sleeping on the 30 s Retry-After
 	start := time.Now()
 	pid := cmd.Process.Pid
@@ -106,6 +93,27 @@ resource "partnerbilling_billed_usage_export" "march" {
 	if n := len(w.srv.ExportRequests()); n != 1 {
 		t.Errorf("%d POSTs after the plan, want 1", n)
 	}
+}
+
+// firstPolled waits until srv has accepted an export and answered a poll
+// of its operation, and returns the operation id.
+func firstPolled(t *testing.T, srv *fakegraph.Server) string {
+	t.Helper()
+	var id string
+	waitFor(t, 60*time.Second, func() bool {
+		acc := srv.AcceptedExports()
+		if len(acc) == 0 {
+			return false
+		}
+		id = acc[0].OperationID
+		for _, r := range srv.GraphRequests() {
+			if r.Path == fakegraph.BasePath+"operations/"+id {
+				return true
+			}
+		}
+		return false
+	})
+	return id
 }
 
 // taintedReplaced is how Terraform ("is tainted, so must be replaced") and

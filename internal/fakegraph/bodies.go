@@ -71,14 +71,25 @@ func Running(id string) string {
 // Succeeded is an exportSuccessOperation body shaped like DocSucceeded, whose
 // "resourceLocation@odata.navigationLink" is manifestURL.
 func Succeeded(id, manifestURL string) string {
+	return succeeded(id, `"resourceLocation@odata.navigationLink": `+jsonString(manifestURL))
+}
+
+// SucceededInline is an exportSuccessOperation whose resourceLocation is the
+// manifest object itself, sasToken included (Microsoft's sample and its Go
+// SDK read this form).
+func SucceededInline(id, manifest string) string {
+	return succeeded(id, `"resourceLocation": `+manifest)
+}
+
+func succeeded(id, location string) string {
 	return fmt.Sprintf(`{
   "@odata.type": "#microsoft.graph.partners.billing.exportSuccessOperation",
   "id": %s,
   "status": "succeeded",
   "createdDateTime": "2023-03-09T08:12:53",
   "lastActionDateTime": "2023-03-09T08:37:48.5046691Z",
-  "resourceLocation@odata.navigationLink": %s
-}`, jsonString(id), jsonString(manifestURL))
+  %s
+}`, jsonString(id), location)
 }
 
 // Failed is a failedOperation body shaped like DocFailed.

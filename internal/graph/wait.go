@@ -13,7 +13,8 @@ import (
 // otherwise it backs off (about 2 s growing to 30 s, with jitter). A 404 is
 // retried: the service may not list a just-created operation yet. A failed
 // operation is a result, not an error. When the wait ends with an error, the
-// last operation seen (nil if none) is returned with it.
+// last operation seen (nil if none) is returned with it. OnPoll sees every
+// answered poll.
 //
 // However small timeout is, the first poll is made, and it may take up to
 // firstPollFloor: a "1ms" wait on a finished operation returns it.
@@ -58,6 +59,9 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 			last, lastStatus, lastErr = op, op.Status, nil
 			if lastStatus == "" {
 				lastStatus = op.State().String()
+			}
+			if cfg.onPoll != nil {
+				cfg.onPoll(op)
 			}
 			if op.State() != StateRunning {
 				return op, nil
@@ -138,12 +142,20 @@ type WaitOption func(*waitConfig)
 
 type waitConfig struct {
 	firstPoll time.Duration
+	onPoll    func(*Operation)
 }
 
 // FirstPollAfter delays the first poll by d: the Retry-After of the 202 that
 // started the export. A d longer than the timeout ends the wait at once.
 func FirstPollAfter(d time.Duration) WaitOption {
 	return func(c *waitConfig) { c.firstPoll = d }
+}
+
+// OnPoll calls f with each operation a poll read, running or finished, in
+// the waiting goroutine before the wait goes on (the actions report it as
+// progress). A 404 or a failed request is not a poll read.
+func OnPoll(f func(op *Operation)) WaitOption {
+	return func(c *waitConfig) { c.onPoll = f }
 }
 
 const (

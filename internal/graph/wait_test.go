@@ -258,3 +258,29 @@ func TestWaitBoundsAHangingRequest(t *testing.T) {
 		t.Errorf("returned after %v, want about the 1s wait_timeout", elapsed)
 	}
 }
+
+// TestWaitOnPoll: OnPoll sees each answered poll in order, the finished one
+// included, and neither a 404 nor a failed request.
+func TestWaitOnPoll(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.ScriptOperation(opID,
+		fakegraph.ErrorResponse(404, "NotFound", "not yet"),
+		fakegraph.OK(fakegraph.DocRunning, "Retry-After", "1"),
+		fakegraph.ErrorResponse(500, "InternalServerError", "hiccup"),
+		fakegraph.OK(fakegraph.DocRunning),
+		fakegraph.OK(fakegraph.DocSucceeded))
+	var seen []string
+	op, err := f.client.WaitOperation(t.Context(), opID, time.Hour, graph.OnPoll(func(op *graph.Operation) {
+		seen = append(seen, op.Status)
+	}))
+	if err != nil {
+		t.Fatalf("WaitOperation: %v", err)
+	}
+	if want := []string{"running", "running", "succeeded"}; strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("OnPoll saw %q, want %q", seen, want)
+	}
+	if op.Status != "succeeded" {
+		t.Errorf("status = %q", op.Status)
+	}
+}

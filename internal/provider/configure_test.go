@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -43,10 +44,16 @@ func TestConfigureProviderData(t *testing.T) {
 			return r.data, resp.Diagnostics
 		}},
 		"export resource": {"Unexpected Resource Configure Type", func(data any) (*providerData, diag.Diagnostics) {
-			r := &exportResource{kind: exportKinds[0]}
+			r := &exportResource{exportType{kind: exportKinds[0]}}
 			var resp resource.ConfigureResponse
 			r.Configure(ctx, resource.ConfigureRequest{ProviderData: data}, &resp)
 			return r.data, resp.Diagnostics
+		}},
+		"export action": {"Unexpected Action Configure Type", func(data any) (*providerData, diag.Diagnostics) {
+			a := &exportAction{exportType{kind: exportKinds[0]}}
+			var resp action.ConfigureResponse
+			a.Configure(ctx, action.ConfigureRequest{ProviderData: data}, &resp)
+			return a.data, resp.Diagnostics
 		}},
 	}
 	for name, tc := range tests {

@@ -60,14 +60,44 @@ func addExportStartError(into *diag.Diagnostics, err error, k exportKind) {
 	}
 }
 
+// exportSite is what the diagnostics of a started export say differently
+// for the resource and for the actions: which argument bounds the wait, and
+// what became of the operation id.
+type exportSite struct {
+	timeoutPath path.Path
+	timeoutName string // as the user writes it: "timeouts.create"
+	// kept is a paragraph on what became of the operation id.
+	kept func(id string) string
+	// keptShort says it inside a wrapped error.
+	keptShort string
+}
+
+var (
+	resourceSite = exportSite{
+		timeoutPath: path.Root(attrTimeouts).AtName("create"), timeoutName: "timeouts.create",
+		kept: taintedNote, keptShort: "kept in state; the resource is tainted",
+	}
+	actionSite = exportSite{
+		timeoutPath: path.Root(attrTimeout), timeoutName: attrTimeout,
+		kept: actionNote, keptShort: "not kept: an action writes no state",
+	}
+)
+
 // taintedNote says what Terraform does with the state create returned.
 func taintedNote(id string) string {
 	return fmt.Sprintf("The operation id %s is kept in state and Terraform marks the resource as tainted: the next apply replaces it, "+
 		"starting a new export. To adopt this export instead, read it with the partnerbilling_operation data source.", id)
 }
 
+// actionNote says where the operation id of an action's export is: only
+// here, since actions write no state.
+func actionNote(id string) string {
+	return fmt.Sprintf("An action writes no state: the operation id %s is only in this message. To follow this export, read it with the "+
+		"partnerbilling_operation data source (id = %q, with wait_timeout to wait); invoking the action again starts a new export.", id, id)
+}
+
 // addExportFailed reports an export whose operation failed.
-func addExportFailed(into *diag.Diagnostics, k exportKind, id string, op *graph.Operation) {
+func addExportFailed(into *diag.Diagnostics, k exportKind, id string, op *graph.Operation, site exportSite) {
 	// Through the one sanitiser, like every diagnostic with server text.
 	diags := &diag.Diagnostics{}
 	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
@@ -78,27 +108,27 @@ func addExportFailed(into *diag.Diagnostics, k exportKind, id string, op *graph.
 	diags.AddError("Export Failed",
 		fmt.Sprintf("The %s export (operation %s) failed: error code %q, message %q.\n\n%s\n\n"+
 			"\"No data available\" (5000) usually means that the invoice or billing period has no data yet: usage lands about 24 hours late.",
-			k.what, id, code, msg, taintedNote(id)))
+			k.what, id, code, msg, site.kept(id)))
 }
 
 // addExportWaitError reports a wait that ended without a finished operation.
-func addExportWaitError(into *diag.Diagnostics, err error, k exportKind, id string, timeout time.Duration) {
+func addExportWaitError(into *diag.Diagnostics, err error, k exportKind, id string, timeout time.Duration, site exportSite) {
 	// Through the one sanitiser, like every diagnostic with server text.
 	diags := &diag.Diagnostics{}
 	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
 	var wte *graph.WaitTimeoutError
 	switch {
 	case errors.As(err, &wte):
-		diags.AddAttributeError(path.Root(attrTimeouts).AtName("create"), "Export Did Not Finish In Time",
-			fmt.Sprintf("The %s export (operation %s) did not finish within timeouts.create (%s); its last status was %q.\n\n%s "+
-				"Raise timeouts.create if exports of this size take longer.\n\n%s",
-				k.what, id, timeout, orNone(safetext.Field(wte.LastStatus)), taintedNote(id), capitalize(err.Error())))
+		diags.AddAttributeError(site.timeoutPath, "Export Did Not Finish In Time",
+			fmt.Sprintf("The %s export (operation %s) did not finish within %s (%s); its last status was %q.\n\n%s "+
+				"Raise %s if exports of this size take longer.\n\n%s",
+				k.what, id, site.timeoutName, timeout, orNone(safetext.Field(wte.LastStatus)), site.kept(id), site.timeoutName, capitalize(err.Error())))
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Export Wait Interrupted",
 			fmt.Sprintf("Waiting for the %s export (operation %s) was interrupted; the export goes on at Microsoft.\n\n%s\n\n%s",
-				k.what, id, taintedNote(id), capitalize(err.Error())))
+				k.what, id, site.kept(id), capitalize(err.Error())))
 	default:
-		addGraphError(diags, fmt.Errorf("waiting for the %s export (operation %s, kept in state; the resource is tainted): %w", k.what, id, err),
+		addGraphError(diags, fmt.Errorf("waiting for the %s export (operation %s, %s): %w", k.what, id, site.keptShort, err),
 			"operation", id, "")
 	}
 }

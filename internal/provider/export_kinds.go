@@ -4,6 +4,7 @@ import (
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 )
 
@@ -69,3 +70,34 @@ var (
 		validators:  []validator.String{stringvalidator.OneOf("full", "basic")},
 	}
 )
+
+// perKind is one constructor per row of exportKinds: every kind is a
+// resource and an action.
+func perKind[T any](build func(exportKind) T) []func() T {
+	out := make([]func() T, len(exportKinds))
+	for i, k := range exportKinds {
+		out[i] = func() T { return build(k) }
+	}
+	return out
+}
+
+// exportType is what an export resource and an export action are made of:
+// their kind, and the provider's data once configured.
+type exportType struct {
+	kind exportKind
+	data *providerData
+}
+
+// typeName is the Terraform type name of the kind: the resource's and the
+// action's.
+func (t *exportType) typeName(providerTypeName string) string {
+	return providerTypeName + "_" + t.kind.typeName
+}
+
+// configure is their Configure (STYLE rule 3); kind is kindResource or
+// kindAction.
+func (t *exportType) configure(providerData any, kind string, diags *diag.Diagnostics) {
+	if data, ok := providerDataFrom(providerData, kind, diags); ok {
+		t.data = data
+	}
+}

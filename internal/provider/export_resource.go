@@ -30,18 +30,13 @@ var (
 
 // exportResources is one constructor per row of exportKinds.
 func exportResources() []func() resource.Resource {
-	out := make([]func() resource.Resource, len(exportKinds))
-	for i, k := range exportKinds {
-		out[i] = func() resource.Resource { return &exportResource{kind: k} }
-	}
-	return out
+	return perKind(func(k exportKind) resource.Resource { return &exportResource{exportType{kind: k}} })
 }
 
 // exportResource starts one partner-billing export (one POST) and waits for
 // it; its kind decides the type name, path and body.
 type exportResource struct {
-	kind exportKind
-	data *providerData
+	exportType
 }
 
 // defaultCreateTimeout is how long create waits when timeouts.create is not set.
@@ -96,7 +91,7 @@ func (c exportComputed) set(ctx context.Context, st *tfsdk.State) diag.Diagnosti
 }
 
 func (r *exportResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_" + r.kind.typeName
+	resp.TypeName = r.typeName(req.ProviderTypeName)
 }
 
 func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -159,9 +154,7 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 }
 
 func (r *exportResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if data, ok := providerDataFrom(req.ProviderData, kindResource, &resp.Diagnostics); ok {
-		r.data = data
-	}
+	r.configure(req.ProviderData, kindResource, &resp.Diagnostics)
 }
 
 // ValidateConfig rejects a create timeout that is not positive (the
@@ -191,12 +184,8 @@ func (r *exportResource) Create(ctx context.Context, req resource.CreateRequest,
 	if notConfigured(r.data, "this resource was used", &resp.Diagnostics) {
 		return
 	}
-	body := map[string]string{}
-	for _, f := range r.kind.fields {
-		var v types.String
-		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(f.attr), &v)...)
-		body[f.json] = v.ValueString()
-	}
+	body, diags := exportBody(ctx, req.Plan, r.kind)
+	resp.Diagnostics.Append(diags...)
 	var to timeouts.Value
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(attrTimeouts), &to)...)
 	if resp.Diagnostics.HasError() {
@@ -211,29 +200,17 @@ func (r *exportResource) Create(ctx context.Context, req resource.CreateRequest,
 	ctx, cancel := r.data.interruptible(ctx)
 	defer cancel()
 
-	started, err := r.data.client.StartExport(ctx, graph.ExportRequest{Path: r.kind.path, Body: body}, timeout)
-	if err != nil {
-		addExportStartError(&resp.Diagnostics, withCause(ctx, err), r.kind)
+	run := exportRun{kind: r.kind, data: r.data, timeout: timeout, site: resourceSite}
+	ctx, started := run.start(ctx, body, &resp.Diagnostics)
+	if started == nil {
 		return
 	}
-	id := started.OperationID
-	ctx = tflog.SetField(ctx, "operation_id", id)
-	tflog.Info(ctx, "export started; waiting for it to finish", map[string]any{
-		"timeout": timeout.String(), "first_poll_after": started.RetryAfter.String(),
-	})
-	op, err := r.data.client.WaitOperation(ctx, id, timeout-started.Elapsed, graph.FirstPollAfter(started.RetryAfter))
+	op, err := run.wait(ctx, started)
 
 	// The state first: from here on, nothing is lost.
 	resp.State.Raw = req.Plan.Raw.Copy()
-	resp.Diagnostics.Append(exportComputedFrom(id, op).set(ctx, &resp.State)...)
-	switch {
-	case err != nil:
-		addExportWaitError(&resp.Diagnostics, withCause(ctx, err), r.kind, id, timeout)
-	case op.State() == graph.StateFailed:
-		addExportFailed(&resp.Diagnostics, r.kind, id, op)
-	default:
-		tflog.Info(ctx, "export succeeded", map[string]any{"manifest_id": op.ManifestID})
-	}
+	resp.Diagnostics.Append(exportComputedFrom(started.OperationID, op).set(ctx, &resp.State)...)
+	run.succeeded(ctx, started.OperationID, op, err, &resp.Diagnostics)
 }
 
 // Read is one GET of the operation: never a POST, never a wait. A 404

@@ -46,6 +46,27 @@ func (e *env) wantPosts(n int) resource.TestCheckFunc {
 	}
 }
 
+// oneExport checks that the test sent exactly one export POST, to path
+// with body, and polled its operation to the end (the fake answers running
+// twice, then succeeded); it returns what the fake accepted.
+func (e *env) oneExport(path string, body map[string]string) (fakegraph.AcceptedExport, error) {
+	acc := e.srv.AcceptedExports()
+	if len(acc) != 1 || e.posts() != 1 {
+		return fakegraph.AcceptedExport{}, fmt.Errorf("%d POSTs, %d accepted; want exactly one", e.posts(), len(acc))
+	}
+	var got map[string]string
+	if err := json.Unmarshal(acc[0].Body, &got); err != nil {
+		return acc[0], err
+	}
+	if diff := cmp.Diff(body, got); diff != "" || acc[0].Path != path {
+		return acc[0], fmt.Errorf("POST %s, want %s; body (-want +got):\n%s", acc[0].Path, path, diff)
+	}
+	if n := e.operationGets(acc[0].OperationID); n != 3 {
+		return acc[0], fmt.Errorf("%d GETs of the operation, want 3 (running, running, succeeded)", n)
+	}
+	return acc[0], nil
+}
+
 // lastOperation is the operation id of the latest export the fake accepted.
 func (e *env) lastOperation(t *testing.T) string {
 	t.Helper()
@@ -96,28 +117,31 @@ func (c priorState) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest,
 	resp.Error = fmt.Errorf("%s is not in the prior state", c.addr)
 }
 
+// exportKindCases is one export of each kind: its arguments and the POST
+// they make (the resource tests and the action tests share it).
+var exportKindCases = map[string]struct {
+	typeName, args, path string
+	body                 map[string]string
+}{
+	"billed usage": {"billed_usage_export", `invoice_id = "G000000001"`, "usage/billed/export",
+		map[string]string{"invoiceId": "G000000001", "attributeSet": "full"}},
+	"unbilled usage": {"unbilled_usage_export", `currency_code = "USD"
+billing_period = "current"`, "usage/unbilled/export",
+		map[string]string{"currencyCode": "USD", "billingPeriod": "current", "attributeSet": "full"}},
+	"billed reconciliation": {"billed_reconciliation_export", `invoice_id = "G016907411"
+attribute_set = "basic"`, "reconciliation/billed/export",
+		map[string]string{"invoiceId": "G016907411", "attributeSet": "basic"}},
+	"unbilled reconciliation": {"unbilled_reconciliation_export", `currency_code = "EUR"
+billing_period = "last"
+attribute_set = "full"`, "reconciliation/unbilled/export",
+		map[string]string{"currencyCode": "EUR", "billingPeriod": "last", "attributeSet": "full"}},
+}
+
 // TestExportKinds starts one export of each kind: exactly one POST with
 // exactly SPEC's body, then polls until it succeeded.
 func TestExportKinds(t *testing.T) {
 	t.Parallel()
-	tests := map[string]struct {
-		typeName, args, path string
-		body                 map[string]string
-	}{
-		"billed usage": {"billed_usage_export", `invoice_id = "G000000001"`, "usage/billed/export",
-			map[string]string{"invoiceId": "G000000001", "attributeSet": "full"}},
-		"unbilled usage": {"unbilled_usage_export", `currency_code = "USD"
-billing_period = "current"`, "usage/unbilled/export",
-			map[string]string{"currencyCode": "USD", "billingPeriod": "current", "attributeSet": "full"}},
-		"billed reconciliation": {"billed_reconciliation_export", `invoice_id = "G016907411"
-attribute_set = "basic"`, "reconciliation/billed/export",
-			map[string]string{"invoiceId": "G016907411", "attributeSet": "basic"}},
-		"unbilled reconciliation": {"unbilled_reconciliation_export", `currency_code = "EUR"
-billing_period = "last"
-attribute_set = "full"`, "reconciliation/unbilled/export",
-			map[string]string{"currencyCode": "EUR", "billingPeriod": "last", "attributeSet": "full"}},
-	}
-	for name, tc := range tests {
+	for name, tc := range exportKindCases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
@@ -139,28 +163,14 @@ attribute_set = "full"`, "reconciliation/unbilled/export",
 					"triggers":          knownvalue.Null(),
 				}),
 				Check: func(s *terraform.State) error {
-					acc := e.srv.AcceptedExports()
-					if len(acc) != 1 || e.posts() != 1 {
-						return fmt.Errorf("%d POSTs, %d accepted; want exactly one", e.posts(), len(acc))
-					}
-					var got map[string]string
-					if err := json.Unmarshal(acc[0].Body, &got); err != nil {
+					acc, err := e.oneExport(tc.path, tc.body)
+					if err != nil {
 						return err
 					}
-					if diff := cmp.Diff(tc.body, got); diff != "" {
-						return fmt.Errorf("POST body (-want +got):\n%s", diff)
-					}
-					if acc[0].Path != tc.path {
-						return fmt.Errorf("POST path %q, want %q", acc[0].Path, tc.path)
-					}
 					attrs := s.RootModule().Resources[addr].Primary.Attributes
-					if attrs["id"] != opID() || attrs["operation_id"] != opID() || attrs["manifest_id"] != acc[0].ManifestID ||
-						attrs["resource_location"] != e.srv.ManifestURL(acc[0].ManifestID) {
-						return fmt.Errorf("state %v, want the ids of %+v", attrs, acc[0])
-					}
-					// The fake answers running twice, then succeeded.
-					if n := e.operationGets(opID()); n != 3 {
-						return fmt.Errorf("%d GETs of the operation during create, want 3", n)
+					if attrs["id"] != opID() || attrs["operation_id"] != opID() || attrs["manifest_id"] != acc.ManifestID ||
+						attrs["resource_location"] != e.srv.ManifestURL(acc.ManifestID) {
+						return fmt.Errorf("state %v, want the ids of %+v", attrs, acc)
 					}
 					return nil
 				},

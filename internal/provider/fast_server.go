@@ -34,6 +34,29 @@ type fastServer struct {
 	handedOff atomic.Int64
 }
 
+// The action RPCs are not part of tfprotov6.ProviderServer yet
+// (terraform-plugin-go keeps them in ActionServer, and tf6server looks for
+// them with a type assertion), so the embedded server does not promote them:
+// without these three, a plugin served through fastServer would have no
+// actions at all (TestFastServerServesActions, and the e2e action tests).
+var _ tfprotov6.ActionServer = &fastServer{}
+
+func (s *fastServer) actions() tfprotov6.ActionServer {
+	return s.ProviderServer.(tfprotov6.ActionServer) //nolint:forcetypeassert // the framework's server has them (TestFastServerServesActions)
+}
+
+func (s *fastServer) ValidateActionConfig(ctx context.Context, req *tfprotov6.ValidateActionConfigRequest) (*tfprotov6.ValidateActionConfigResponse, error) {
+	return s.actions().ValidateActionConfig(ctx, req)
+}
+
+func (s *fastServer) PlanAction(ctx context.Context, req *tfprotov6.PlanActionRequest) (*tfprotov6.PlanActionResponse, error) {
+	return s.actions().PlanAction(ctx, req)
+}
+
+func (s *fastServer) InvokeAction(ctx context.Context, req *tfprotov6.InvokeActionRequest) (*tfprotov6.InvokeActionServerStream, error) {
+	return s.actions().InvokeAction(ctx, req)
+}
+
 // newFastServer wraps the framework's server for p.
 func newFastServer(p *partnerBillingProvider) tfprotov6.ProviderServer {
 	return &fastServer{ProviderServer: providerserver.NewProtocol6(p)(), p: p}

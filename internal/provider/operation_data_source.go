@@ -89,7 +89,7 @@ func (d *operationDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 				MarkdownDescription: "How long to wait for the operation to finish, as a Go duration (`\"90s\"`, `\"30m\"`, `\"1h\"`). " +
 					"Null or `\"0s\"` reads once, within a budget of 5 minutes in all. Any positive value makes at least one request. While waiting, polls honour the service's `Retry-After` (otherwise back off from about 2 s to 30 s), " +
 					"and a not-yet-visible operation (404) is retried. If the operation has not finished by then, the read fails with its last status.",
-				Validators: []validator.String{durationValidator{}},
+				Validators: []validator.String{waitTimeoutValidator},
 			},
 			"status": schema.StringAttribute{
 				Computed: true,

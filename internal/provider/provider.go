@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -31,6 +32,7 @@ import (
 var (
 	_ provider.Provider                       = &partnerBillingProvider{}
 	_ provider.ProviderWithEphemeralResources = &partnerBillingProvider{}
+	_ provider.ProviderWithActions            = &partnerBillingProvider{}
 )
 
 // New returns the provider factory for providerserver.Serve. Options exist
@@ -105,6 +107,7 @@ const (
 	kindDataSource        = "Data Source"
 	kindResource          = "Resource"
 	kindEphemeralResource = "Ephemeral Resource"
+	kindAction            = "Action"
 )
 
 // providerDataFrom is the type assertion of every Configure (STYLE rule 3).
@@ -398,6 +401,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	resp.DataSourceData = data
 	resp.ResourceData = data
 	resp.EphemeralResourceData = data
+	resp.ActionData = data
 }
 
 func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasource.DataSource {
@@ -409,6 +413,12 @@ func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasou
 
 func (p *partnerBillingProvider) Resources(_ context.Context) []func() resource.Resource {
 	return append(exportResources(), NewManifestFilesResource)
+}
+
+// Actions are one per export kind (Terraform >= 1.14; older CLIs and
+// OpenTofu never ask for them).
+func (p *partnerBillingProvider) Actions(_ context.Context) []func() action.Action {
+	return exportActions()
 }
 
 func (p *partnerBillingProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
@@ -53,25 +54,53 @@ func article(word string) string {
 	return ""
 }
 
-// durationValidator checks wait_timeout. Hand-written: the validators
-// library has no duration rule, and timetypes.GoDuration accepts negative
-// durations (its message even offers "-1.5h" as an example); this one also
-// says what "" and a negative value would have meant (read once: "0s").
-type durationValidator struct{}
-
-func (durationValidator) Description(context.Context) string {
-	return "must be a non-negative Go duration such as \"90s\", \"30m\" or \"1h\""
+// durationValidator checks a duration argument with its parse function.
+// Hand-written: the validators library has no duration rule, and
+// timetypes.GoDuration accepts negative durations (its message even offers
+// "-1.5h" as an example); these say what "" and a negative value would
+// have meant.
+type durationValidator struct {
+	summary, description string
+	parse                func(string) (time.Duration, error)
 }
+
+var (
+	// waitTimeoutValidator: wait_timeout, where "0s" means read once.
+	waitTimeoutValidator = durationValidator{
+		summary: "Invalid Wait Timeout", description: "must be a non-negative Go duration such as \"90s\", \"30m\" or \"1h\"",
+		parse: parseWaitTimeout,
+	}
+	// timeoutValidator: an action's timeout, where "0s" would give up
+	// before the first poll.
+	timeoutValidator = durationValidator{
+		summary: "Invalid Timeout", description: "must be a positive Go duration such as \"30m\" or \"2h\"",
+		parse: parseActionTimeout,
+	}
+)
+
+func (v durationValidator) Description(context.Context) string { return v.description }
 
 func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if _, err := parseWaitTimeout(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Wait Timeout", capitalize(err.Error())+".")
+	if _, err := v.parse(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, v.summary, capitalize(err.Error())+".")
 	}
+}
+
+// parseActionTimeout reads an action's timeout: a positive Go duration.
+func parseActionTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration: use a number with a unit, such as \"90s\", \"30m\" or \"2h\"", s)
+	case d <= 0:
+		return 0, fmt.Errorf("%q is not a positive duration: a timeout such as \"30m\" says how long to wait for the export", s)
+	}
+	return d, nil
 }
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)

@@ -1,0 +1,16 @@
+# Export the reconciliation data of one invoice (the basic attribute set),
+# on demand and outside any plan, and follow its progress (Terraform 1.14
+# or later):
+#
+#   terraform apply -invoke=action.partnerbilling_billed_reconciliation_export.now
+#
+# One POST starts the export; the action then waits (timeout, default 30m) and
+# prints the operation id, each poll's status and the manifest id. It writes
+# no state, so invoking it again starts a new export.
+action "partnerbilling_billed_reconciliation_export" "now" {
+  config {
+    invoice_id    = "G000000001"
+    attribute_set = "basic"
+    timeout       = "45m"
+  }
+}
