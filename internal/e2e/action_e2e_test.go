@@ -406,3 +406,73 @@ resource "partnerbilling_billed_usage_export" "march" {
 		t.Errorf("%d export POSTs from validate and plan, want 0", n)
 	}
 }
+
+// TestActionInvokeDownloads invokes an export action with
+// download_directory: after the export, the files land as
+// partnerbilling_manifest_files lands them (the same code), each reported
+// with its rows, the manifest id last; the state file does not change, and
+// nothing of the SAS reaches the output.
+func TestActionInvokeDownloads(t *testing.T) {
+	t.Parallel()
+	w := newWorkspaceWith(t, actionCLI(t), `
+action "partnerbilling_unbilled_usage_export" "now" {
+  config {
+    currency_code      = "USD"
+    billing_period     = "current"
+    download_directory = "${path.root}/landed"
+    decompress         = true
+  }
+}
+
+resource "terraform_data" "here" {
+  input = "unchanged"
+}
+`)
+	store, err := w.srv.StartBlobStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	w.srv.UseBlobStore(store)
+	w.srv.SetExportDefault(fakegraph.ExportOperation{Polls: 1})
+	cmd, out := w.command(t.Context(), nil, "apply", "-auto-approve", "-input=false", "-no-color")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	before := w.state(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	out, err = w.invoke(ctx)
+	if err != nil {
+		t.Fatalf("apply -invoke failed: %v", err)
+	}
+	acc := w.srv.AcceptedExports()
+	if len(acc) != 1 || len(w.srv.ExportRequests()) != 1 {
+		t.Fatalf("%d exports accepted, %d POSTs; want 1 and 1", len(acc), len(w.srv.ExportRequests()))
+	}
+	id := acc[0].ManifestID
+	names := []string{"part-00000-" + id + ".c000.json", "part-00001-" + id + ".c000.json"}
+	text := flat(out)
+	for i, want := range []string{
+		"Downloaded landed/" + names[0] + ": 3 rows",
+		"Downloaded landed/" + names[1] + ": 2 rows",
+		"Export succeeded: manifest " + id + ", 2 files, 5 rows in ./landed.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+		if i < 2 {
+			b, err := os.ReadFile(filepath.Join(w.dir, "landed", names[i]))
+			if err != nil || strings.Count(string(b), "\n") != 3-i {
+				t.Errorf("%s: %d lines (%v), want %d", names[i], strings.Count(string(b), "\n"), err, 3-i)
+			}
+		}
+	}
+	if strings.Index(text, "Export succeeded: manifest") < strings.Index(text, "Downloaded landed/") {
+		t.Error("the manifest id is not reported last")
+	}
+	w.assertStateUnchanged(t, before)
+	if strings.Contains(out.String(), "sig=") {
+		t.Error("the output contains sig=")
+	}
+}

@@ -3,6 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/action/schema"
@@ -13,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/download"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
@@ -35,7 +39,11 @@ type exportAction struct {
 	exportType
 }
 
-const attrTimeout = "timeout"
+const (
+	attrTimeout           = "timeout"
+	attrDownloadDirectory = "download_directory"
+	attrDecompress        = "decompress"
+)
 
 func (a *exportAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
 	resp.TypeName = a.typeName(req.ProviderTypeName)
@@ -54,6 +62,17 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 		MarkdownDescription: "How long the action waits for the export to finish (the POST included), as a Go duration (`\"45m\"`, `\"2h\"`); " +
 			"default `30m`. When it passes, the invocation fails naming the operation id; the export goes on at Microsoft.",
 		Validators: []validator.String{timeoutValidator},
+	}
+	attrs[attrDownloadDirectory] = schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: "When set, the action downloads the export's files into this directory once it has succeeded, exactly as " +
+			"`partnerbilling_manifest_files` does (the same code: verified, temporary files renamed into place, hostile names refused, " +
+			"the SAS token never a value), and reports each file with its rows. Nothing is recorded: the files are not managed by Terraform.",
+		Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+	attrs[attrDecompress] = schema.BoolAttribute{
+		Optional:            true,
+		MarkdownDescription: "With `download_directory`: `true` writes JSON Lines without the `.gz`; `false` (default) keeps each blob as served.",
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST /reports/partners/billing/%s`), waits until it finishes "+
@@ -117,13 +136,36 @@ func (a *exportAction) Invoke(ctx context.Context, req action.InvokeRequest, res
 	if !run.succeeded(ctx, id, op, err, &resp.Diagnostics) {
 		return
 	}
-	a.finish(ctx, req.Config, op.ManifestID, progress, &resp.Diagnostics)
+	a.finish(ctx, req.Config, op.ManifestID, timeout, progress, &resp.Diagnostics)
 }
 
-// finish runs once the export has succeeded, with the action's
-// configuration: it reports the manifest id. An argument that acts on the
-// manifest (such as downloading its files) is read from config and done
-// here, reporting each step through progress.
-func (a *exportAction) finish(_ context.Context, _ tfsdk.Config, manifestID string, progress func(string), _ *diag.Diagnostics) {
-	progress(fmt.Sprintf("Export succeeded: manifest %s.", orNone(safetext.Field(manifestID))))
+// finish runs once the export has succeeded: with download_directory it
+// downloads the files through downloadManifest (partnerbilling_manifest_files'
+// code), reporting each file, then it reports the manifest id.
+func (a *exportAction) finish(ctx context.Context, cfg tfsdk.Config, manifestID string, timeout time.Duration, progress func(string), diags *diag.Diagnostics) {
+	var dir types.String
+	var decompress types.Bool
+	diags.Append(cfg.GetAttribute(ctx, path.Root(attrDownloadDirectory), &dir)...)
+	diags.Append(cfg.GetAttribute(ctx, path.Root(attrDecompress), &decompress)...)
+	if diags.HasError() {
+		return
+	}
+	if dir.IsNull() || dir.IsUnknown() {
+		progress(fmt.Sprintf("Export succeeded: manifest %s.", orNone(safetext.Field(manifestID))))
+		return
+	}
+	progress(fmt.Sprintf("Export succeeded; downloading manifest %s into %s.", orNone(safetext.Field(manifestID)), dir.ValueString()))
+	res := a.data.downloadManifest(ctx, downloadRequest{
+		manifestID: manifestID, directory: dir.ValueString(), decompress: decompress.ValueBool(), concurrency: download.DefaultConcurrency,
+		onFile: func(f download.File) {
+			progress(fmt.Sprintf("Downloaded %s: %d rows, %d bytes.", f.Path, f.Rows, f.Size))
+		},
+		manifestAttr: path.Root(attrDownloadDirectory), directoryAttr: path.Root(attrDownloadDirectory),
+		timeoutAttr: path.Root(attrTimeout), timeout: timeout,
+	}, diags)
+	if res == nil {
+		return
+	}
+	progress(fmt.Sprintf("Export succeeded: manifest %s, %d files, %d rows in %s.",
+		orNone(safetext.Field(manifestID)), len(res.Files), res.TotalRows, dir.ValueString()))
 }

@@ -50,7 +50,7 @@ func TestActionSchemasFollowTheResources(t *testing.T) {
 		if as.Diagnostics.HasError() || as.Schema.MarkdownDescription == "" {
 			t.Errorf("%s: schema %v, description %q", am.TypeName, as.Diagnostics, as.Schema.MarkdownDescription)
 		}
-		want := []string{attrTimeout}
+		want := []string{attrTimeout, attrDownloadDirectory, attrDecompress}
 		for _, f := range k.fields {
 			want = append(want, f.attr)
 			aa, ok := as.Schema.Attributes[f.attr].(actionschema.StringAttribute)
