@@ -115,6 +115,7 @@ func TestFastServerServesActions(t *testing.T) {
 		config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
 			"currency_code": tftypes.NewValue(tftypes.String, "USD"), "billing_period": tftypes.NewValue(tftypes.String, "last"),
 			"attribute_set": tftypes.NewValue(tftypes.String, nil), attrTimeout: tc.timeout,
+			attrDownloadDirectory: tftypes.NewValue(tftypes.String, nil), attrDecompress: tftypes.NewValue(tftypes.Bool, nil),
 		}))
 		if err != nil {
 			t.Fatal(err)
