@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -216,13 +217,7 @@ func (r *manifestFilesResource) Create(ctx context.Context, req resource.CreateR
 // changed file removes the resource from state (with a warning in the log),
 // so that the next plan downloads again.
 func (r *manifestFilesResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m manifestFilesModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	files, diags := recordedFiles(ctx, &m, req.Private)
-	resp.Diagnostics.Append(diags...)
+	m, files := stateFiles(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -260,13 +255,7 @@ func (r *manifestFilesResource) Update(ctx context.Context, req resource.UpdateR
 // other file; a changed one is named in a warning. The directory goes too
 // when it is then empty.
 func (r *manifestFilesResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m manifestFilesModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	files, diags := recordedFiles(ctx, &m, req.Private)
-	resp.Diagnostics.Append(diags...)
+	m, files := stateFiles(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -281,6 +270,18 @@ func (r *manifestFilesResource) Delete(ctx context.Context, req resource.DeleteR
 			fmt.Sprintf("Some downloaded files in %q could not be removed: %s", m.Directory.ValueString(), err))
 	}
 	tflog.Info(ctx, "downloaded files removed", map[string]any{"removed": len(rm.Removed), "kept": len(rm.Kept)})
+}
+
+// stateFiles reads the resource's state and its files (Read and Delete).
+func stateFiles(ctx context.Context, st tfsdk.State, private privateGetter, diags *diag.Diagnostics) (*manifestFilesModel, []download.File) {
+	var m manifestFilesModel
+	diags.Append(st.Get(ctx, &m)...)
+	if diags.HasError() {
+		return nil, nil
+	}
+	files, d := recordedFiles(ctx, &m, private)
+	diags.Append(d...)
+	return &m, files
 }
 
 // recordedFiles is the state's files as download.File values, with the
