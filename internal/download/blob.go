@@ -35,10 +35,6 @@ import (
 // that long (headers or body); it is retried, resumed where it stopped.
 const DefaultStallTimeout = 60 * time.Second
 
-// minAttemptInterval is the shortest wait before a retry, whatever
-// Retry-After says (as for Graph requests).
-const minAttemptInterval = 100 * time.Millisecond
-
 // copyBufferSize is the one buffer each blob streams through: memory stays
 // bounded whatever the blob's size.
 const copyBufferSize = 256 << 10
@@ -409,7 +405,7 @@ func (r *blobReader) open() error {
 				continue
 			case re.StatusCode == http.StatusPreconditionFailed && r.offset > 0:
 				return &restartError{errors.New("the blob changed while it was being downloaded")}
-			case retryableStatus(re.StatusCode):
+			case graph.RetryableStatus(re.StatusCode):
 				var h http.Header
 				if re.RawResponse != nil {
 					h = re.RawResponse.Header
@@ -503,10 +499,10 @@ func (r *blobReader) wait(cause error, h http.Header) error {
 		return &BlobError{Name: r.name, Err: fmt.Errorf("giving up after %s: %w", attempts(r.retries+1), cause)}
 	}
 	delay := pol.Backoff.Delay(r.retries)
-	if ra, ok := graph.RetryAfter(h, pol.Clock.Now()); ok && h != nil {
+	if ra, ok := graph.RetryAfter(h, pol.Clock.Now()); ok {
 		delay = ra
 	}
-	delay = max(delay, minAttemptInterval)
+	delay = max(delay, pol.MinInterval)
 	if dl, ok := r.ctx.Deadline(); ok && time.Until(dl) < delay {
 		return &BlobError{Name: r.name, Err: fmt.Errorf("a retry in %s would pass the deadline (last error: %w)", delay.Round(time.Millisecond), cause)}
 	}
@@ -525,15 +521,6 @@ func attempts(n int) string {
 		return "1 attempt"
 	}
 	return fmt.Sprintf("%d attempts", n)
-}
-
-func retryableStatus(s int) bool {
-	switch s {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
 }
 
 // responseError is the blob service's error answer as a BlobError: status,
@@ -591,13 +578,7 @@ func scrub(s string) string {
 }
 
 // transportText is a transport error without its URL (it holds the SAS).
-func transportText(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return scrub(err.Error())
-}
+func transportText(err error) string { return scrub(httpx.RedactURLError(err)) }
 
 func statusOf(resp blob.DownloadStreamResponse) int {
 	if resp.ContentRange != nil {

@@ -553,3 +553,22 @@ func TestCheckAndRemove(t *testing.T) {
 		t.Errorf("the empty directory stayed: %v", err)
 	}
 }
+
+func TestRetriesKeepThePolicysMinimumInterval(t *testing.T) {
+	e := newEnv(t, defaultFiles()[0])
+	e.store.ScriptBlob(e.dir, "part-00000.json.gz",
+		fakegraph.BlobFault{Status: http.StatusServiceUnavailable, RetryAfter: "0"},
+		fakegraph.BlobFault{Status: http.StatusServiceUnavailable})
+	o := e.opts(t, nil)
+	o.Retry.MinInterval = 150 * time.Millisecond
+	start := time.Now()
+	if _, err := download.Download(t.Context(), manifestOf(t, e.man), t.TempDir(), o); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Errorf("two retries took %s: the 150 ms floor was not kept (Retry-After 0 and a 1 ms backoff asked for less)", el)
+	}
+	if got := graph.DefaultRetryPolicy().MinInterval; got != 100*time.Millisecond {
+		t.Errorf("the default policy's floor is %s, want SPEC's 100 ms", got)
+	}
+}

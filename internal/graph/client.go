@@ -356,12 +356,17 @@ func retryable(err error) bool {
 		return true
 	}
 	var ge *Error
-	if errors.As(err, &ge) {
-		switch ge.StatusCode {
-		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
+	return errors.As(err, &ge) && RetryableStatus(ge.StatusCode)
+}
+
+// RetryableStatus reports whether an HTTP status is a transient fault worth
+// retrying an idempotent request for (SPEC §5): 408, 429, 500, 502, 503,
+// 504. Blob downloads use the same list.
+func RetryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
 	}
 	return false
 }
@@ -401,7 +406,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		sent := wrote.Load()
 		p.noAnswer(sent)
 		c.log(ctx, "Graph request failed", map[string]any{
-			"method": method, "path": u.Path, "attempt": attempt, "client_request_id": crid, "error": redactURLError(err), "request_sent": sent,
+			"method": method, "path": u.Path, "attempt": attempt, "client_request_id": crid, "error": httpx.RedactURLError(err), "request_sent": sent,
 		})
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -413,7 +418,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 			return nil, fmt.Errorf("%s %s: the TLS certificate of %s is not trusted (the system roots, SSL_CERT_FILE and SSL_CERT_DIR decide): %w",
 				method, u.Path, u.Host, tlsErr)
 		}
-		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, redactURLError(err)), sent: sent}
+		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, httpx.RedactURLError(err)), sent: sent}
 	}
 	defer res.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(res.Body, c.maxBodyBytes+1))
@@ -463,16 +468,6 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	return nil, ge
 }
 
-// redactURLError keeps the cause of a transport error without the URL's
-// query string (none of ours carries one, but be safe).
-func redactURLError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
 // newGUID returns a random (version 4) GUID for client-request-id.
 func newGUID() string {
 	var b [16]byte
@@ -496,14 +491,17 @@ type RetryPolicy struct {
 	MaxRetries int
 	Backoff    Backoff
 	Clock      Clock
+	// MinInterval is the shortest wait before a retry, whatever
+	// Retry-After says.
+	MinInterval time.Duration
 }
 
 // RetryPolicy returns the client's retry policy.
 func (c *Client) RetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: c.maxRetries, Backoff: c.retryBackoff, Clock: c.clock}
+	return RetryPolicy{MaxRetries: c.maxRetries, Backoff: c.retryBackoff, Clock: c.clock, MinInterval: minAttemptInterval}
 }
 
 // DefaultRetryPolicy is the policy of a client built without options.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: defaultMaxRetries, Backoff: defaultRetryBackoff, Clock: realClock{}}
+	return RetryPolicy{MaxRetries: defaultMaxRetries, Backoff: defaultRetryBackoff, Clock: realClock{}, MinInterval: minAttemptInterval}
 }

@@ -88,3 +88,13 @@ func RedactURL(raw string) string {
 	}
 	return raw[:start+2] + raw[at+1:]
 }
+
+// RedactURLError is a transport error's text without its URL: *url.Error
+// repeats the whole request URL, query string (a SAS token) included.
+func RedactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
