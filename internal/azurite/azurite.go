@@ -14,7 +14,6 @@ package azurite
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"fmt"
@@ -185,7 +184,7 @@ func (s *Server) Publish(t testing.TB, containerName, prefix string, expiry time
 	}
 	m := fakegraph.NewManifest(prefix, root, s.SAS(t, containerName, expiry))
 	for _, f := range files {
-		gz := gzipped(f.Content)
+		gz := fakegraph.Gzip(f.Content)
 		name := f.Name
 		if prefix != "" {
 			name = prefix + "/" + name
@@ -271,14 +270,6 @@ func withoutEnv(env []string, name string) []string {
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-func gzipped(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(b) // a bytes.Buffer does not fail
-	_ = zw.Close()
-	return buf.Bytes()
 }
 
 // lines counts JSON Lines rows: newline-terminated lines, plus a last line

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,24 +33,10 @@ func actionCLI(t *testing.T) cli {
 			t.Fatal(err)
 		}
 	}
-	if !hasActions(tf) {
+	if !tf.terraformAtLeast(1, 14) { // OpenTofu has no actions yet
 		t.Skipf("actions need Terraform >= 1.14; this CLI is %s %s (%s)", tf.name, tf.version, tf.path)
 	}
 	return tf
-}
-
-// hasActions: Terraform 1.14 or later (OpenTofu has none yet).
-func hasActions(c cli) bool {
-	if c.name != "Terraform" {
-		return false
-	}
-	parts := strings.SplitN(c.version, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	return err1 == nil && err2 == nil && (major > 1 || major == 1 && minor >= 14)
 }
 
 // actionConfig declares one export action "now" of the unbilled usage kind

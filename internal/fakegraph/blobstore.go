@@ -159,13 +159,20 @@ func (b *BlobStore) Requests() []Request {
 // Put stores content (uncompressed JSON Lines) gzip-compressed as blob name
 // of directory dir (a path such as "partnerbilling/{manifest id}").
 func (b *BlobStore) Put(dir, name string, content []byte) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(content)
-	_ = zw.Close()
+	data := Gzip(content)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.blobs["/"+strings.Trim(dir, "/")+"/"+name] = buf.Bytes()
+	b.blobs["/"+strings.Trim(dir, "/")+"/"+name] = data
+}
+
+// Gzip is content gzip-compressed as the blob stores here keep it (the
+// bytes a download of the blob must write when it keeps the .gz).
+func Gzip(content []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(content) // a bytes.Buffer does not fail
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 // SAS issues a read/list SAS token (a query string without "?") for

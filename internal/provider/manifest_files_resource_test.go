@@ -2,7 +2,6 @@ package provider
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -98,13 +97,7 @@ func (e *filesEnv) noSAS(s *terraform.State) error {
 	return nil
 }
 
-func gzipped(b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	_, _ = w.Write(b)
-	_ = w.Close()
-	return buf.Bytes()
-}
+var gzipped = fakegraph.Gzip
 
 func hexSHA(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
