@@ -461,3 +461,44 @@ resource "terraform_data" "here" {
 		t.Error("the output contains sig=")
 	}
 }
+
+// TestActionDownloadTimeout: the download of an action has its timeout too
+// (a blob store that answers after 30 s ends it), and the invocation fails
+// saying so, with no temporary file left.
+func TestActionDownloadTimeout(t *testing.T) {
+	t.Parallel()
+	w := newWorkspaceWith(t, actionCLI(t), `
+action "partnerbilling_unbilled_usage_export" "now" {
+  config {
+    currency_code      = "USD"
+    billing_period     = "current"
+    timeout            = "4s"
+    download_directory = "${path.root}/landed"
+  }
+}
+`)
+	store, err := w.srv.StartBlobStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	w.srv.UseBlobStore(store)
+	w.srv.SetExportDefault(fakegraph.ExportOperation{Polls: 1})
+	store.SetLatency(30 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := w.invoke(ctx)
+	if err == nil {
+		t.Fatal("apply -invoke succeeded")
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("the invocation took %s: the download was not bounded by timeout", el)
+	}
+	if text := flat(out); !strings.Contains(text, "Download Did Not Finish In Time") || !strings.Contains(text, "did not finish within 4s") {
+		t.Errorf("output lacks the download timeout")
+	}
+	if e, _ := os.ReadDir(filepath.Join(w.dir, "landed")); len(e) != 0 {
+		t.Errorf("left in landed/: %v", e)
+	}
+}

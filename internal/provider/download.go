@@ -79,7 +79,7 @@ func (d *providerData) downloadManifest(ctx context.Context, req downloadRequest
 func addDownloadError(into *diag.Diagnostics, err error, req downloadRequest) {
 	diags := &diag.Diagnostics{}
 	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
-	const nothingPartial = "No temporary or partial file is left in the directory; files already complete stay, and the next apply downloads everything again."
+	const nothingPartial = "No temporary or partial file is left in the directory; files already complete stay, and a new download (the next apply, or invoking the action again) fetches every file again."
 	var ne *download.NameError
 	var be *download.BlobError
 	switch {

@@ -60,7 +60,8 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 	attrs[attrTimeout] = schema.StringAttribute{
 		Optional: true,
 		MarkdownDescription: "How long the action waits for the export to finish (the POST included), as a Go duration (`\"45m\"`, `\"2h\"`); " +
-			"default `30m`. When it passes, the invocation fails naming the operation id; the export goes on at Microsoft.",
+			"default `30m`. When it passes, the invocation fails naming the operation id; the export goes on at Microsoft. " +
+			"With `download_directory`, the download then has the same time again.",
 		Validators: []validator.String{timeoutValidator},
 	}
 	attrs[attrDownloadDirectory] = schema.StringAttribute{
@@ -155,6 +156,10 @@ func (a *exportAction) finish(ctx context.Context, cfg tfsdk.Config, manifestID 
 		return
 	}
 	progress(fmt.Sprintf("Export succeeded; downloading manifest %s into %s.", orNone(safetext.Field(manifestID)), dir.ValueString()))
+	// The wait's deadline was its own (WaitOperation's): the download gets
+	// timeout too, so that "Download Did Not Finish In Time" is true.
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	res := a.data.downloadManifest(ctx, downloadRequest{
 		manifestID: manifestID, directory: dir.ValueString(), decompress: decompress.ValueBool(), concurrency: download.DefaultConcurrency,
 		onFile: func(f download.File) {
