@@ -21,8 +21,15 @@ import (
 // each server-provided field at 1,000 runes when they render, and nothing
 // with a control character reaches the terminal.
 func addGraphError(diags *diag.Diagnostics, err error, kind, id, waitTimeout string) {
+	addGraphErrorAt(diags, err, kind, id, waitTimeout, path.Root("id"))
+}
+
+// addGraphErrorAt is addGraphError for a type whose id argument is not
+// called id (partnerbilling_manifest_files' manifest_id): idPath is where a
+// not-found error points.
+func addGraphErrorAt(diags *diag.Diagnostics, err error, kind, id, waitTimeout string, idPath path.Path) {
 	var out diag.Diagnostics
-	graphDiagnostic(&out, err, kind, id, waitTimeout)
+	graphDiagnostic(&out, err, kind, id, waitTimeout, idPath)
 	diags.Append(cleanDiagnostics(out)...)
 }
 
@@ -51,7 +58,7 @@ func cleanDiagnostics(in diag.Diagnostics) diag.Diagnostics {
 	return out
 }
 
-func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout string) {
+func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout string, idPath path.Path) {
 	var (
 		wte *graph.WaitTimeoutError
 		de  *graph.DecodeError
@@ -69,7 +76,7 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 		if kind == "manifest" {
 			hint = "use the manifest_id of a succeeded export, and start a new export if that one is old (the service forgets old exports)"
 		}
-		diags.AddAttributeError(path.Root("id"), capitalize(kind)+" Not Found",
+		diags.AddAttributeError(idPath, capitalize(kind)+" Not Found",
 			fmt.Sprintf("Microsoft Graph has no partner-billing %s with id %q in this tenant. Check the id and the tenant; %s.\n\n%s",
 				kind, id, hint, capitalize(err.Error())))
 	case errors.Is(err, graph.ErrForbidden):

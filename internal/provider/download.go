@@ -46,7 +46,7 @@ func (d *providerData) downloadManifest(ctx context.Context, req downloadRequest
 	ctx = tflog.SetField(ctx, "manifest_id", req.manifestID)
 	m, err := d.client.GetManifest(ctx, req.manifestID)
 	if err != nil {
-		addGraphError(diags, withCause(ctx, err), "manifest", req.manifestID, "")
+		addGraphErrorAt(diags, withCause(ctx, err), "manifest", req.manifestID, "", req.manifestAttr)
 		return nil
 	}
 	tflog.Info(ctx, "downloading the manifest's blobs", map[string]any{

@@ -260,7 +260,7 @@ func TestManifestFilesErrors(t *testing.T) {
   manifest_id = "0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90"
   directory   = "out"
 }`,
-			ExpectError: wantError("Manifest Not Found"),
+			ExpectError: wantError("Manifest Not Found", `manifest_id = "0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90"`, "has no partner-billing manifest"),
 		})
 	})
 	t.Run("validation", func(t *testing.T) {
