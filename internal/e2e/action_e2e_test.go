@@ -413,11 +413,7 @@ resource "terraform_data" "here" {
   input = "unchanged"
 }
 `)
-	store, err := w.srv.StartBlobStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store := w.blobStore(t)
 	w.srv.UseBlobStore(store)
 	w.srv.SetExportDefault(fakegraph.ExportOperation{Polls: 1})
 	cmd, out := w.command(t.Context(), nil, "apply", "-auto-approve", "-input=false", "-no-color")
@@ -427,7 +423,7 @@ resource "terraform_data" "here" {
 	before := w.state(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	out, err = w.invoke(ctx)
+	out, err := w.invoke(ctx)
 	if err != nil {
 		t.Fatalf("apply -invoke failed: %v", err)
 	}
@@ -477,11 +473,7 @@ action "partnerbilling_unbilled_usage_export" "now" {
   }
 }
 `)
-	store, err := w.srv.StartBlobStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store := w.blobStore(t)
 	w.srv.UseBlobStore(store)
 	w.srv.SetExportDefault(fakegraph.ExportOperation{Polls: 1})
 	store.SetLatency(30 * time.Second)

@@ -69,11 +69,7 @@ resource "partnerbilling_manifest_files" "bench" {
   directory   = "${path.root}/downloads"
 }
 `)
-	store, err := w.srv.StartBlobStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store := w.blobStore(t)
 	blob := storedGzip(jsonLines(4 << 20))
 	blobs := map[string][]byte{}
 	for i := range 8 {

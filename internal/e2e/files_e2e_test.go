@@ -30,12 +30,19 @@ output "total_rows" {
   value = partnerbilling_manifest_files.export.total_rows
 }
 `)
+	store := w.blobStore(t)
+	return w, store, w.srv.PublishManifest(store, filesManifestID, files...)
+}
+
+// blobStore starts a blob store of w's fake Graph, closed when t ends.
+func (w *workspace) blobStore(t *testing.T) *fakegraph.BlobStore {
+	t.Helper()
 	store, err := w.srv.StartBlobStore()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(store.Close)
-	return w, store, w.srv.PublishManifest(store, filesManifestID, files...)
+	return store
 }
 
 // TestManifestFilesLeaksNothingAndPlansOffline downloads through Terraform at
