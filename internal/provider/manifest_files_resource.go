@@ -77,7 +77,7 @@ var manifestFileType = types.ObjectType{AttrTypes: map[string]attr.Type{
 }}
 
 // manifestFilesFrom maps a download's result into the model's computed part.
-func manifestFilesFrom(res *downloaded, m *manifestFilesModel) diag.Diagnostics {
+func manifestFilesFrom(ctx context.Context, res *downloaded, m *manifestFilesModel) diag.Diagnostics {
 	files := make([]manifestFileModel, len(res.Files))
 	for i, f := range res.Files {
 		files[i] = manifestFileModel{
@@ -85,7 +85,7 @@ func manifestFilesFrom(res *downloaded, m *manifestFilesModel) diag.Diagnostics 
 			SHA256: types.StringValue(f.SHA256), Rows: types.Int64Value(f.Rows),
 		}
 	}
-	list, diags := types.ListValueFrom(context.Background(), manifestFileType, files)
+	list, diags := types.ListValueFrom(ctx, manifestFileType, files)
 	m.Files = list
 	m.TotalRows = types.Int64Value(res.TotalRows)
 	m.ETag = types.StringValue(res.etag)
@@ -204,7 +204,7 @@ func (r *manifestFilesResource) Create(ctx context.Context, req resource.CreateR
 	if res == nil {
 		return
 	}
-	resp.Diagnostics.Append(manifestFilesFrom(res, &m)...)
+	resp.Diagnostics.Append(manifestFilesFrom(ctx, res, &m)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	resp.Diagnostics.Append(setModTimes(ctx, resp.Private, res.Files)...)
 	tflog.Info(ctx, "manifest downloaded", map[string]any{
