@@ -3,7 +3,7 @@
 # identity platform (cmd/fakegraph): no Azure tenant, no network, no secrets.
 # Used by `make demo`. Needs go and terraform on PATH, or
 # TF_ACC_TERRAFORM_PATH naming the CLI to use instead (OpenTofu >= 1.11, after `make tofu`:
-# `make demo TF_ACC_TERRAFORM_PATH=~/.cache/partnerbilling-tofu/v1.11.5/tofu`).
+# `make demo TF_ACC_TERRAFORM_PATH=~/.cache/partnerbilling-tofu/v1.12.6/tofu`).
 # DEMO_KEEP=1 keeps the working directory (state, downloads) instead of
 # removing it on exit.
 set -euo pipefail

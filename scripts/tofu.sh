@@ -5,7 +5,7 @@
 # OpenTofu comes from the Go module proxy, as source: `go install ...@version` is refused because
 # its go.mod has a replace directive, but building inside the downloaded module works. The flags
 # are those of OpenTofu's own .goreleaser.yaml (static, -trimpath, version.dev=no), so the binary
-# reports "OpenTofu v1.11.5" (not "-dev") and sends the provider the version a user's release
+# reports "OpenTofu v1.12.6" (not "-dev") and sends the provider the version a user's release
 # binary sends. Cold, the build takes about 10 minutes on two cores.
 #
 # The build writes to a temporary directory next to $TOFU and renames it into place only after the new
@@ -22,8 +22,8 @@ module=github.com/opentofu/opentofu
 # print a warning.
 tofu_version() { env -u TF_CLI_CONFIG_FILE "$1" version 2>/dev/null | head -n 1; }
 
-# A release binary says "OpenTofu v1.11.5"; one built without version.dev=no says
-# "OpenTofu v1.11.5-dev" and is just as usable for the tests.
+# A release binary says "OpenTofu v1.12.6"; one built without version.dev=no says
+# "OpenTofu v1.12.6-dev" and is just as usable for the tests.
 want_re="^OpenTofu v${version//./\\.}(-dev)?\$"
 
 if [ -x "$bin" ]; then

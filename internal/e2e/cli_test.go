@@ -194,7 +194,7 @@ func TestDevOverridesAddress(t *testing.T) {
 // TestUserAgentCarriesTheCLIVersion: the provider's User-Agent ends in
 // "Terraform/" and the version the CLI reports (`version -json`). The
 // plugin protocol carries that version number only, with no product name:
-// under OpenTofu it is OpenTofu's own version (1.11.5 for OpenTofu 1.11.5),
+// under OpenTofu it is OpenTofu's own version (1.12.6 for OpenTofu 1.12.6),
 // still labelled Terraform/, because the provider has no way to tell the two
 // apart (README, "Using the provider with OpenTofu").
 func TestUserAgentCarriesTheCLIVersion(t *testing.T) {

@@ -61,7 +61,7 @@ func prepareCLI() (string, error) {
 	return strings.Join(notes, "; "), nil
 }
 
-// isOpenTofu tells OpenTofu from Terraform by the first line of `version` ("OpenTofu v1.11.5",
+// isOpenTofu tells OpenTofu from Terraform by the first line of `version` ("OpenTofu v1.12.6",
 // "Terraform v1.11.4"): `version -json` has the same terraform_version key in both.
 func isOpenTofu(path string) (bool, error) {
 	cmd := exec.Command(path, "version")
