@@ -5,6 +5,8 @@
 #   2. `terraform validate` in each directory that holds .tf files, against a provider binary
 #      built from this tree and wired in with dev_overrides, so no `terraform init`, no registry
 #      and no network are needed.
+#   3. scripts/checkpipelines on every CI pipeline example (*.yml): GitHub Actions workflows and
+#      Azure Pipelines definitions.
 #
 # The tfplugindocs example directories (examples/provider, examples/data-sources/<name>, ...) are
 # snippets without a `terraform { required_providers }` block; they are validated as standalone
@@ -138,6 +140,15 @@ if [ "${#failed[@]}" -gt 0 ]; then
   printf '  %s\n' "${failed[@]}" >&2
   exit 1
 fi
+# The CI pipelines the docs show (GitHub Actions workflows, Azure Pipelines definitions): parsed,
+# their schedules' cron checked, their ARM_*/PARTNERBILLING_* names checked against the provider's
+# source and their TF_VAR_* names against the variables of the .tf files beside them.
+mapfile -t pipelines < <(find examples -name .terraform -prune -o -type f \( -name '*.yml' -o -name '*.yaml' \) -print | sort)
+if [ "${#pipelines[@]}" -gt 0 ]; then
+  echo "==> checkpipelines ${pipelines[*]}"
+  go run ./scripts/checkpipelines ./internal/provider "${pipelines[@]}"
+fi
+
 checked=$((${#dirs[@]} - ${#skipped[@]}))
 echo "check-examples: $checked example(s) formatted and valid ($("$tf" version | head -n 1)${action_cli:+; action examples: $("$action_cli" version | head -n 1)})"
 if [ "${#skipped[@]}" -gt 0 ]; then
