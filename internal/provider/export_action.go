@@ -69,7 +69,7 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 		MarkdownDescription: "When set, the action downloads the export's files into this directory once it has succeeded, exactly as " +
 			"`partnerbilling_manifest_files` does (the same code: verified, temporary files renamed into place, hostile names refused, " +
 			"the SAS token never a value), and reports each file with its rows. Nothing is recorded: the files are not managed by Terraform.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+		Validators: []validator.String{namedString("Invalid Download Directory", stringvalidator.LengthAtLeast(1))},
 	}
 	attrs[attrDecompress] = schema.BoolAttribute{
 		Optional:            true,

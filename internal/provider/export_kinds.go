@@ -48,11 +48,11 @@ var (
 		// Length and characters apart, so that each message says the one
 		// thing wrong (RegexMatches prints the value unquoted: "" would
 		// show as nothing).
-		validators: []validator.String{
+		validators: []validator.String{namedString("Invalid Invoice ID",
 			stringvalidator.LengthBetween(1, 64),
 			stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z0-9-]*$`),
 				`must be an invoice id as Partner Center shows it, such as "G000000001": letters, digits and '-' only`),
-		},
+		)},
 	}
 	currencyCodeField = exportField{
 		attr: "currency_code", json: "currencyCode",
@@ -62,12 +62,12 @@ var (
 	billingPeriodField = exportField{
 		attr: "billing_period", json: "billingPeriod",
 		description: "`current` (the open billing period) or `last` (the one before it).",
-		validators:  []validator.String{stringvalidator.OneOf("current", "last")},
+		validators:  []validator.String{namedString("Invalid Billing Period", stringvalidator.OneOf("current", "last"))},
 	}
 	attributeSetField = exportField{
 		attr: "attribute_set", json: "attributeSet", def: "full",
 		description: "`full` (every attribute, the default) or `basic` (a smaller set).",
-		validators:  []validator.String{stringvalidator.OneOf("full", "basic")},
+		validators:  []validator.String{namedString("Invalid Attribute Set", stringvalidator.OneOf("full", "basic"))},
 	}
 )
 

@@ -486,19 +486,19 @@ func TestExportInvalidInputNeverSendsARequest(t *testing.T) {
 		"invoice with a space": {"billed_usage_export", `invoice_id = "G 1"`, invoiceIDError("G 1")},
 		"invoice with a slash": {"billed_reconciliation_export", `invoice_id = "../x"`, invoiceIDError("../x")},
 		"empty invoice": {"billed_usage_export", `invoice_id = ""`,
-			wantError("Invalid Attribute Value Length", "Attribute invoice_id string length must be between 1 and 64, got: 0")},
+			wantError("Invalid Invoice ID", "Attribute invoice_id string length must be between 1 and 64, got: 0")},
 		"invoice too long": {"billed_usage_export", `invoice_id = "` + strings.Repeat("G", 65) + `"`,
-			wantError("Invalid Attribute Value Length", "Attribute invoice_id string length must be between 1 and 64, got: 65")},
+			wantError("Invalid Invoice ID", "Attribute invoice_id string length must be between 1 and 64, got: 65")},
 		"lower-case currency": {"unbilled_usage_export", "currency_code = \"usd\"\nbilling_period = \"current\"",
 			wantError("Invalid Currency Code", `"usd" is not an ISO 4217 currency code: write it in upper case, "USD".`)},
 		"currency name": {"unbilled_reconciliation_export", "currency_code = \"dollars\"\nbilling_period = \"current\"",
 			wantError("Invalid Currency Code", `"dollars" is not an ISO 4217 currency code: use three upper-case letters, such as "USD" or "EUR".`)},
 		"unknown billing period": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"next\"",
-			wantError("Invalid Attribute Value Match", `Attribute billing_period value must be one of: ["current" "last"], got: "next"`)},
+			wantError("Invalid Billing Period", `Attribute billing_period value must be one of: ["current" "last"], got: "next"`)},
 		"capitalised period": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"Current\"",
-			wantError("Invalid Attribute Value Match", `Attribute billing_period value must be one of: ["current" "last"], got: "Current"`)},
+			wantError("Invalid Billing Period", `Attribute billing_period value must be one of: ["current" "last"], got: "Current"`)},
 		"unknown attribute set": {"billed_usage_export", "invoice_id = \"G1\"\nattribute_set = \"all\"",
-			wantError("Invalid Attribute Value Match", `Attribute attribute_set value must be one of: ["full" "basic"], got: "all"`)},
+			wantError("Invalid Attribute Set", `Attribute attribute_set value must be one of: ["full" "basic"], got: "all"`)},
 		"zero create timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"0s\"\n}",
 			wantError("Invalid Create Timeout", `timeouts.create must be a positive duration such as "30m", got "0s".`)},
 		"unparseable timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}", wantError(`Invalid Attribute Value Time Duration`)},
@@ -523,7 +523,7 @@ func TestExportInvalidInputNeverSendsARequest(t *testing.T) {
 // invoiceIDError is stringvalidator.RegexMatches' diagnostic with our
 // message, for the invoice id got (which it prints unquoted).
 func invoiceIDError(got string) *regexp.Regexp {
-	return wantError("Invalid Attribute Value Match",
+	return wantError("Invalid Invoice ID",
 		`Attribute invoice_id must be an invoice id as Partner Center shows it, such as "G000000001": letters, digits and '-' only, got: `+got)
 }
 

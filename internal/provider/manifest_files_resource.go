@@ -120,7 +120,7 @@ func (r *manifestFilesResource) Schema(ctx context.Context, _ resource.SchemaReq
 				MarkdownDescription: "The directory to write the files into (created when missing), e.g. `\"${path.root}/recon/march\"`. " +
 					"A blob's sub-folders are kept under it; nothing is ever written outside it (a hostile blob name or a symlink inside it is " +
 					"refused). Changing it downloads again (replaces the resource).",
-				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators:    []validator.String{namedString("Invalid Directory", stringvalidator.LengthAtLeast(1))},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"decompress": schema.BoolAttribute{
@@ -133,7 +133,7 @@ func (r *manifestFilesResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Optional: true, Computed: true, Default: int64default.StaticInt64(download.DefaultConcurrency),
 				MarkdownDescription: fmt.Sprintf("How many blobs download at once, 1 to %d; default %d. Changing it downloads nothing.",
 					download.MaxConcurrency, download.DefaultConcurrency),
-				Validators: []validator.Int64{int64validator.Between(1, download.MaxConcurrency)},
+				Validators: []validator.Int64{namedInt64("Invalid Concurrency", int64validator.Between(1, download.MaxConcurrency))},
 			},
 			"files": schema.ListNestedAttribute{
 				Computed:            true,
