@@ -1,24 +1,37 @@
-# The whole job in one `terraform apply`: start this month's export, wait
-# until it has finished, download every blob of its manifest into
-# recon/march, and print how many rows arrived. No SAS token or signed URL
-# becomes a Terraform value. `plantimestamp()` needs Terraform 1.5 or later.
-resource "partnerbilling_billed_reconciliation_export" "march" {
-  invoice_id = "G000000001"
+# The whole job in one `terraform apply`: export each new invoice's
+# reconciliation data once, wait until the export has finished, download
+# every blob of its manifest into billing/<invoice>, and print how many rows
+# arrived. No SAS token or signed URL becomes a Terraform value.
+#
+# retain_on_destroy keeps the files of an invoice that leaves the window (or
+# of a replaced export); create_before_destroy downloads a replacement before
+# the old resource goes. `plantimestamp()` needs Terraform 1.5 or later.
+data "partnerbilling_invoices" "recent" {
+  since         = formatdate("YYYY-MM-01", timeadd(plantimestamp(), "-1440h"))
+  invoice_type  = "OneTime"
+  document_type = "invoice"
+}
 
-  triggers = {
-    month = formatdate("YYYY-MM", plantimestamp())
-  }
+resource "partnerbilling_billed_reconciliation_export" "invoice" {
+  for_each   = toset([for i in data.partnerbilling_invoices.recent.invoices : i.id])
+  invoice_id = each.key
 
   timeouts {
-    create = "45m"
+    create = "2h"
   }
 }
 
-resource "partnerbilling_manifest_files" "march" {
-  manifest_id = partnerbilling_billed_reconciliation_export.march.manifest_id
-  directory   = "${path.root}/recon/march"
+resource "partnerbilling_manifest_files" "invoice" {
+  for_each          = partnerbilling_billed_reconciliation_export.invoice
+  manifest_id       = each.value.manifest_id
+  directory         = "${path.root}/billing/${each.key}"
+  retain_on_destroy = true
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 output "rows" {
-  value = partnerbilling_manifest_files.march.total_rows
+  value = { for id, f in partnerbilling_manifest_files.invoice : id => f.total_rows }
 }
