@@ -55,6 +55,10 @@ type Response struct {
 	// stops sending (the connection stays open) until the client goes away:
 	// a body that stops arriving.
 	Stall bool
+	// Cut sends the status, the headers (Content-Length the whole Body) and
+	// the first half of Body, then closes the connection: a body cut off
+	// by a reset.
+	Cut bool
 }
 
 // Request is one recorded request.
@@ -372,6 +376,15 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, resp Response, bas
 	status := resp.Status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if resp.Cut {
+		h.Set("Content-Length", fmt.Sprint(len(resp.Body)))
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, resp.Body[:len(resp.Body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler) // closes the connection mid-body
 	}
 	if resp.Stall {
 		h.Set("Content-Length", fmt.Sprint(len(resp.Body)))

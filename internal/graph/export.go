@@ -38,6 +38,11 @@ var exportPathRE = regexp.MustCompile(`^[A-Za-z]+(/[A-Za-z]+)*$`)
 // (never called: only its last path segment is kept, validated like any id),
 // or from the body's id when Location is missing or unusable.
 //
+// The status line and headers decide: a 2xx whose Location names the
+// operation has started the export, and its id is returned whatever the
+// body does (it is waited on at most 5 s and never read past the size cap;
+// one that stalls, is cut or is too large is ignored).
+//
 // Starting an export is not idempotent. The POST is retried only when the
 // service refused it (429, 503, honouring Retry-After) or when the
 // connection failed before the request was sent. After an ambiguous failure
@@ -67,15 +72,22 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest, timeout tim
 		return nil, startError(req.Path, p, err)
 	}
 	started := &StartedExport{RequestID: resp.header.Get("request-id")}
+	// The headers decide: a usable Location is the export's id, whatever
+	// the body did (the client waited on it a few seconds at most).
 	started.OperationID = idFromURL(resp.header.Get("Location"))
 	if started.OperationID == "" {
 		started.OperationID = idFromBody(resp.body)
 	}
 	if started.OperationID == "" {
 		loc := resp.header.Get("Location")
-		reason := "no Location header and no id in the body"
+		reason := "no Location header"
 		if loc != "" {
-			reason = fmt.Sprintf("a Location header without an operation id (%.200q) and no id in the body", loc)
+			reason = fmt.Sprintf("a Location header without an operation id (%.200q)", loc)
+		}
+		if resp.bodyErr != nil {
+			reason += fmt.Sprintf(", and the body could not be read (%v)", resp.bodyErr)
+		} else {
+			reason += " and no id in the body"
 		}
 		return nil, &AmbiguousStartError{
 			Path: req.Path, Accepted: true, StatusCode: resp.status, Reason: reason,
@@ -86,10 +98,14 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest, timeout tim
 		started.RetryAfter = d
 	}
 	started.Elapsed = c.clock.Now().Sub(start)
-	c.log(ctx, "export started", map[string]any{
+	fields := map[string]any{
 		"path": resp.path, "status": resp.status, "operation_id": started.OperationID,
 		"request_id": started.RequestID, "retry_after": started.RetryAfter.String(),
-	})
+	}
+	if resp.bodyErr != nil {
+		fields["body_ignored"] = resp.bodyErr.Error()
+	}
+	c.log(ctx, "export started", fields)
 	return started, nil
 }
 
@@ -112,10 +128,9 @@ func idFromBody(body []byte) string {
 // startError classifies a failed export call: an ambiguous one (the export
 // may have started) becomes an *AmbiguousStartError; a refusal is returned as is.
 func startError(path string, p *payload, err error) error {
-	var (
-		ge *Error
-		de *DecodeError
-	)
+	// (A 2xx is never an error here: the client hands it to StartExport
+	// whatever its body did.)
+	var ge *Error
 	switch {
 	case p.unanswered:
 		return &AmbiguousStartError{Path: path, ClientRequestID: p.clientRequestID, Err: err,
@@ -123,9 +138,6 @@ func startError(path string, p *payload, err error) error {
 	case errors.As(err, &ge) && ambiguousStatus(ge.StatusCode):
 		return &AmbiguousStartError{Path: path, StatusCode: ge.StatusCode, RequestID: ge.RequestID,
 			ClientRequestID: ge.ClientRequestID, Err: err, Reason: "Microsoft Graph answered with a server error"}
-	case errors.As(err, &de) && de.StatusCode >= 200 && de.StatusCode < 300:
-		return &AmbiguousStartError{Path: path, Accepted: true, StatusCode: de.StatusCode, RequestID: de.RequestID,
-			ClientRequestID: p.clientRequestID, Err: err, Reason: "an answer that could not be read"}
 	}
 	return err
 }
