@@ -21,6 +21,8 @@
 // and, on a port of its own (StartBlobStore), the blobs of manifests, for
 // holders of a valid SAS token.
 //   - POST /v1.0/reports/partners/billing/{usage|reconciliation}/{billed|unbilled}/export
+//   - POST /beta/reports/partners/billing/aggregatedUsage/billed/export, and
+//     GET /beta/reports/partners/billing/{operations|manifests}/{id} (beta.go)
 //
 // WriteAzureCLI writes a fake `az` executable that hands out its tokens.
 //
@@ -118,6 +120,7 @@ type Server struct {
 	blobs           *BlobStore         // UseBlobStore
 	exports         map[string][]Response
 	exportOps       exportScripts
+	beta            betaState // the preview API under /beta/ (beta.go)
 	transports      []*http.Transport
 
 	github         *githubOIDC
@@ -317,6 +320,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(p, "/v1.0/"):
 		status = s.serveGraph(w, r, body)
+	case strings.HasPrefix(p, "/beta/"):
+		status = s.serveBeta(w, r, body)
 	case p == "/common/discovery/instance":
 		status = s.serveInstanceDiscovery(w, r)
 	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):

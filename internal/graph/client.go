@@ -37,6 +37,7 @@ const DefaultEndpoint = "https://graph.microsoft.com"
 
 const (
 	billingPath           = "/v1.0/reports/partners/billing/"
+	betaBillingPath       = "/beta/reports/partners/billing/"
 	defaultMaxRetries     = 5
 	defaultMaxBodyBytes   = 4 << 20
 	defaultRequestTimeout = 60 * time.Second
@@ -227,17 +228,41 @@ func ParseEndpoint(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// API is a version of the Graph API: V1 (the default) or Beta, where
+// Microsoft's preview exports live (SPEC §4.1).
+type API string
+
+// The Graph API versions the provider calls.
+const (
+	V1   API = "v1.0"
+	Beta API = "beta"
+)
+
+// billingPath is the partner-billing path of the API version.
+func (a API) billingPath() string {
+	if a == Beta {
+		return betaBillingPath
+	}
+	return billingPath
+}
+
 // GetOperation reads an operation once (with request retries).
 func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error) {
-	op, _, err := c.getOperation(ctx, id, time.Time{})
+	return c.GetOperationIn(ctx, V1, id)
+}
+
+// GetOperationIn reads an operation of API version api once: a preview
+// export's operation is read where it was started, at /beta.
+func (c *Client) GetOperationIn(ctx context.Context, api API, id string) (*Operation, error) {
+	op, _, err := c.getOperation(ctx, api, id, time.Time{})
 	return op, err
 }
 
-func (c *Client) getOperation(ctx context.Context, id string, deadline time.Time) (*Operation, http.Header, error) {
+func (c *Client) getOperation(ctx context.Context, api API, id string, deadline time.Time) (*Operation, http.Header, error) {
 	if !ValidID(id) {
 		return nil, nil, fmt.Errorf("invalid operation id %q: only letters, digits and '-' are allowed", id)
 	}
-	resp, err := c.do(ctx, http.MethodGet, "operations/"+id, deadline)
+	resp, err := c.do(ctx, http.MethodGet, api.billingPath()+"operations/"+id, deadline)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -290,20 +315,20 @@ func (r *response) decodeError(err error) error {
 	}
 }
 
-// do sends one logical request with retries: transport errors, 408, 429,
+// do sends one logical request to path (under the endpoint) with retries: transport errors, 408, 429,
 // 500, 502, 503 and 504 are retried up to maxRetries times, honouring
 // Retry-After, never sleeping past the deadline (the earlier of ctx's and
 // the one given); a 401 refreshes the token once. Without any deadline, the
 // read budget is the deadline. No two attempts start less than
 // minAttemptInterval apart. With a payload (at most one), the request
 // carries its JSON body and follows its stricter retry policy (see payload).
-func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time, p ...*payload) (*response, error) {
+func (c *Client) do(ctx context.Context, method, path string, deadline time.Time, p ...*payload) (*response, error) {
 	var pl *payload
 	if len(p) > 0 {
 		pl = p[0]
 	}
 	u := *c.base
-	u.Path = billingPath + rel
+	u.Path = path
 	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}

@@ -14,8 +14,10 @@ import (
 // ExportRequest is one call that starts an export: the kind decides the path
 // and the body's fields.
 type ExportRequest struct {
-	// Path under /v1.0/reports/partners/billing/, e.g. "usage/billed/export".
+	// Path under /{API}/reports/partners/billing/, e.g. "usage/billed/export".
 	Path string
+	// API is where the export lives: V1 ("" too) or Beta (a preview kind).
+	API API
 	// Body is sent as a JSON object of strings, e.g.
 	// {"invoiceId": "G000000001", "attributeSet": "full"}.
 	Body map[string]string
@@ -67,9 +69,9 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest, timeout tim
 		defer cancel()
 	}
 	p := &payload{body: body}
-	resp, err := c.do(ctx, http.MethodPost, req.Path, deadline, p)
+	resp, err := c.do(ctx, http.MethodPost, req.API.billingPath()+req.Path, deadline, p)
 	if err != nil {
-		return nil, startError(req.Path, p, err)
+		return nil, startError(req.API.billingPath()+req.Path, p, err)
 	}
 	started := &StartedExport{RequestID: resp.header.Get("request-id")}
 	// The headers decide: a usable Location is the export's id, whatever
@@ -90,7 +92,7 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest, timeout tim
 			reason += " and no id in the body"
 		}
 		return nil, &AmbiguousStartError{
-			Path: req.Path, Accepted: true, StatusCode: resp.status, Reason: reason,
+			Path: req.API.billingPath() + req.Path, Accepted: true, StatusCode: resp.status, Reason: reason,
 			RequestID: started.RequestID, ClientRequestID: p.clientRequestID,
 		}
 	}
@@ -159,7 +161,7 @@ var ErrExportMayHaveStarted = errors.New("the export may have started")
 // unknown). It was not sent again, so that one apply never starts the same
 // export twice.
 type AmbiguousStartError struct {
-	Path            string // e.g. "usage/billed/export"
+	Path            string // e.g. "/v1.0/reports/partners/billing/usage/billed/export"
 	Accepted        bool   // the service answered 2xx without a usable operation id
 	StatusCode      int    // 0 when no status was received
 	Reason          string
@@ -170,7 +172,7 @@ type AmbiguousStartError struct {
 
 func (e *AmbiguousStartError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "POST %s%s: ", billingPath, e.Path)
+	fmt.Fprintf(&b, "POST %s: ", e.Path)
 	if e.Accepted {
 		fmt.Fprintf(&b, "the export was accepted (HTTP %d) but the answer named no operation: %s", e.StatusCode, e.Reason)
 	} else {

@@ -189,7 +189,7 @@ func TestActionTriggeredAfterCreate(t *testing.T) {
 				Steps: []tfresource.TestStep{{
 					Config: e.triggeredAction(tc.typeName, tc.args),
 					Check: func(s *terraform.State) error {
-						if _, err := e.oneExport(tc.path, tc.body); err != nil {
+						if _, err := e.oneExport(tc.path, tc.body, tc.beta); err != nil {
 							return err
 						}
 						if len(s.RootModule().Resources) != 1 {

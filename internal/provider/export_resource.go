@@ -138,10 +138,10 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 	attrs["manifest_id"] = computed("The id of the export's manifest; null unless the export succeeded.")
 
 	resp.Schema = schema.Schema{
-		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST /reports/partners/billing/%s`) and waits until it finishes. "+
+		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST %s`) and waits until it finishes. "+
 			"Create sends exactly one POST and polls the operation; refresh reads the operation once and never starts an export; "+
 			"destroy sends nothing. A failed export fails the apply and leaves the resource tainted (with its operation id), "+
-			"so the next apply starts a new one. Requires `PartnerBilling.Read.All`.", k.what, k.path),
+			"so the next apply starts a new one. Requires `PartnerBilling.Read.All`.%s", k.what, k.endpoint(), k.previewNote()),
 		Attributes: attrs,
 		Blocks: map[string]schema.Block{
 			attrTimeouts: timeouts.Block(ctx, timeouts.Opts{
@@ -235,7 +235,7 @@ func (r *exportResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	ctx, cancel := r.data.interruptible(ctx)
 	defer cancel()
-	op, err := r.data.client.GetOperation(ctx, id.ValueString())
+	op, err := r.data.client.GetOperationIn(ctx, r.kind.api, id.ValueString())
 	if errors.Is(err, graph.ErrNotFound) {
 		tflog.Warn(ctx, "Microsoft Graph no longer lists this export's operation (HTTP 404); keeping the recorded values", map[string]any{
 			"export": r.kind.typeName,
