@@ -33,8 +33,11 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 	var lastStatus string
 	var lastErr error
 	var last *Operation
+	var found bool   // a poll was answered with the operation
+	var notFound int // polls answered 404
 	timedOut := func(reason string) error {
-		return &WaitTimeoutError{OperationID: id, Timeout: timeout, LastStatus: lastStatus, Reason: reason, LastErr: lastErr}
+		return &WaitTimeoutError{OperationID: id, Timeout: timeout, LastStatus: lastStatus, Reason: reason, LastErr: lastErr,
+			NeverFound: notFound > 0 && !found}
 	}
 	if cfg.firstPoll > 0 {
 		if cfg.firstPoll > timeout {
@@ -56,6 +59,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 		var fromService bool
 		switch {
 		case err == nil:
+			found = true
 			last, lastStatus, lastErr = op, op.Status, nil
 			if lastStatus == "" {
 				lastStatus = op.State().String()
@@ -73,6 +77,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 			// "Retry-After: 0" on every answer would make a hot loop.
 			wait = max(wait, minPollInterval)
 		case errors.Is(err, ErrNotFound):
+			notFound++
 			lastStatus, lastErr = "not found (HTTP 404)", err
 			wait = c.pollBackoff.Delay(poll)
 		case ctx.Err() == nil && retryable(err) && !errors.Is(err, ErrDeadline):

@@ -108,7 +108,7 @@ func TestFastServerServesActions(t *testing.T) {
 	}{
 		"valid":        {tftypes.NewValue(tftypes.String, "45m"), ""},
 		"default":      {tftypes.NewValue(tftypes.String, nil), ""},
-		"zero timeout": {tftypes.NewValue(tftypes.String, "0s"), `"0s" is not a positive duration: a timeout such as "30m" says how long to wait for the export.`},
+		"zero timeout": {tftypes.NewValue(tftypes.String, "0s"), `"0s" is not a positive duration: a timeout such as "90s", "30m" or "2h" says how long to wait.`},
 		"negative":     {tftypes.NewValue(tftypes.String, "-5m"), `"-5m" is not a positive duration`},
 		"no unit":      {tftypes.NewValue(tftypes.String, "30"), `"30" is not a duration`},
 	} {

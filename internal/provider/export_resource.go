@@ -144,7 +144,7 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"so the next apply starts a new one. Requires `PartnerBilling.Read.All`.%s", k.what, k.endpoint(), k.previewNote()),
 		Attributes: attrs,
 		Blocks: map[string]schema.Block{
-			attrTimeouts: timeouts.Block(ctx, timeouts.Opts{
+			attrTimeouts: createTimeoutsBlock(ctx, timeouts.Opts{
 				Create: true,
 				CreateDescription: "How long create waits for the export to finish, as a Go duration (`\"45m\"`, `\"2h\"`); default `30m`. " +
 					"Changing it changes nothing at Microsoft and starts no export.",
@@ -163,17 +163,18 @@ func (r *exportResource) ValidateConfig(ctx context.Context, req resource.Valida
 	validateCreateTimeout(ctx, req.Config.GetAttribute, &resp.Diagnostics)
 }
 
-// validateCreateTimeout rejects a timeouts.create that parses but is not
-// positive, through the config's GetAttribute.
+// validateCreateTimeout rejects a timeouts.create that is not a positive
+// duration, through the config's GetAttribute, with the message every
+// duration argument gives (the timeouts module's own check, which offers
+// "-1.5h" as an example, is taken out by createTimeoutsBlock).
 func validateCreateTimeout(ctx context.Context, get func(context.Context, path.Path, any) diag.Diagnostics, diags *diag.Diagnostics) {
 	p := path.Root(attrTimeouts).AtName("create")
 	var create types.String
 	if d := get(ctx, p, &create); d.HasError() || create.IsNull() || create.IsUnknown() {
 		return
 	}
-	if d, err := time.ParseDuration(create.ValueString()); err == nil && d <= 0 {
-		diags.AddAttributeError(p, "Invalid Create Timeout",
-			fmt.Sprintf("timeouts.create must be a positive duration such as \"30m\", got %q.", create.ValueString()))
+	if _, err := parsePositiveDuration(create.ValueString()); err != nil {
+		diags.AddAttributeError(p, "Invalid Create Timeout", "timeouts.create: "+err.Error()+".")
 	}
 }
 

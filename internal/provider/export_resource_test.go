@@ -514,8 +514,9 @@ func TestExportInvalidInputNeverSendsARequest(t *testing.T) {
 		"unknown attribute set": {"billed_usage_export", "invoice_id = \"G1\"\nattribute_set = \"all\"",
 			wantError("Invalid Attribute Value Match", `Attribute attribute_set value must be one of: ["full" "basic"], got: "all"`)},
 		"zero create timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"0s\"\n}",
-			wantError("Invalid Create Timeout", `timeouts.create must be a positive duration such as "30m", got "0s".`)},
-		"unparseable timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}", wantError(`Invalid Attribute Value Time Duration`)},
+			wantError("Invalid Create Timeout", `timeouts.create: "0s" is not a positive duration: a timeout such as "90s", "30m" or "2h" says how long to wait.`)},
+		"unparseable timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}",
+			wantError("Invalid Create Timeout", `timeouts.create: "soon" is not a duration: use a number with a unit, such as "90s", "30m" or "2h".`)},
 		"missing invoice":     {"billed_usage_export", ``, wantError(`The argument "invoice_id" is required`)},
 		"invoice on unbilled": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"last\"\ninvoice_id = \"G1\"", wantError(`An argument named "invoice_id" is not expected here`)},
 	}
