@@ -339,7 +339,7 @@ func TestActionValidation(t *testing.T) {
     billing_period = "next"`, `value must be one of: ["current" "last"]`},
 		"zero timeout": {`currency_code = "USD"
     billing_period = "current"
-    timeout = "0s"`, `"0s" is not a positive duration: a timeout such as "30m" says how long to wait for the export.`},
+    timeout = "0s"`, `"0s" is not a positive duration: a timeout such as "90s", "30m" or "2h" says how long to wait.`},
 		"timeout without a unit": {`currency_code = "USD"
     billing_period = "current"
     timeout = "30"`, `"30" is not a duration`},

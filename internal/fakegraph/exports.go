@@ -35,6 +35,9 @@ type AcceptedExport struct {
 	ManifestID  string // "" for an operation scripted to fail
 	Body        []byte // the request body as received
 	At          time.Time
+	// Beta is true for the preview export under BetaBasePath (Path is then
+	// relative to it); its operation and manifest are served there only.
+	Beta bool
 }
 
 type exportScripts struct {
@@ -85,6 +88,9 @@ func (s *Server) AcceptedExports() []AcceptedExport {
 // refused or dropped), in order.
 func (s *Server) ExportRequests() []Request {
 	return s.filter(func(r Request) bool {
+		if r.Path == BetaBasePath+AggregatedUsagePath {
+			return r.Method == http.MethodPost
+		}
 		rest, ok := strings.CutPrefix(r.Path, BasePath)
 		_, export := exportBilled[rest]
 		return ok && export && r.Method == http.MethodPost
@@ -95,6 +101,9 @@ func (s *Server) ExportRequests() []Request {
 // to its form relative to BasePath; an unknown path panics.
 func exportPath(path string) string {
 	p := strings.TrimPrefix(strings.TrimPrefix(path, "/"), strings.TrimPrefix(BasePath, "/"))
+	if b := strings.TrimPrefix(strings.TrimPrefix(path, "/"), strings.TrimPrefix(BetaBasePath, "/")); b == AggregatedUsagePath {
+		return b
+	}
 	if _, ok := exportBilled[p]; !ok {
 		panic("fakegraph: unknown export path " + path)
 	}
@@ -104,6 +113,13 @@ func exportPath(path string) string {
 // acceptExport registers the operation of a valid export call to path and
 // returns the 202 to send: an absolute Location, no body.
 func (s *Server) acceptExport(path string, body []byte) Response {
+	return s.acceptExportIn(path, body, false)
+}
+
+// acceptExportIn is acceptExport in the v1.0 API or, with beta, in the beta
+// one: the operation, its manifest and the Location are then under
+// BetaBasePath only.
+func (s *Server) acceptExportIn(path string, body []byte, beta bool) Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	op := DefaultExportOperation
@@ -129,18 +145,30 @@ func (s *Server) acceptExport(path string, body []byte) Response {
 		rs = append(rs, running)
 	}
 	mID := ""
+	manifestURL, operationURL := s.ManifestURL, s.OperationURL
+	if beta {
+		manifestURL, operationURL = s.BetaManifestURL, s.BetaOperationURL
+	}
 	if op.FailCode != "" || op.FailMessage != "" {
 		rs = append(rs, OK(Failed(opID, op.FailCode, op.FailMessage)))
 	} else {
 		mID = newGUID()
-		s.manifests[mID] = s.exportManifestLocked(mID)
-		rs = append(rs, OK(Succeeded(opID, s.ManifestURL(mID))))
+		if beta {
+			s.beta.setManifest(mID, OK(s.exportManifestLocked(mID)))
+		} else {
+			s.manifests[mID] = s.exportManifestLocked(mID)
+		}
+		rs = append(rs, OK(Succeeded(opID, manifestURL(mID))))
 	}
-	s.ops[opID] = &script{rs: rs}
+	if beta {
+		s.beta.setOperation(opID, rs...)
+	} else {
+		s.ops[opID] = &script{rs: rs}
+	}
 	s.exportOps.accepted = append(s.exportOps.accepted, AcceptedExport{
-		Path: path, OperationID: opID, ManifestID: mID, Body: append([]byte(nil), body...), At: time.Now(),
+		Path: path, OperationID: opID, ManifestID: mID, Body: append([]byte(nil), body...), At: time.Now(), Beta: beta,
 	})
-	resp := Status(http.StatusAccepted, "", "Location", s.OperationURL(opID))
+	resp := Status(http.StatusAccepted, "", "Location", operationURL(opID))
 	if op.AcceptRetryAfter != "" {
 		resp.Header.Set("Retry-After", op.AcceptRetryAfter)
 	}

@@ -21,6 +21,8 @@
 // and, on a port of its own (StartBlobStore), the blobs of manifests, for
 // holders of a valid SAS token.
 //   - POST /v1.0/reports/partners/billing/{usage|reconciliation}/{billed|unbilled}/export
+//   - POST /beta/reports/partners/billing/aggregatedUsage/billed/export, and
+//     GET /beta/reports/partners/billing/{operations|manifests}/{id} (beta.go)
 //
 // WriteAzureCLI writes a fake `az` executable that hands out its tokens.
 //
@@ -55,6 +57,10 @@ type Response struct {
 	// stops sending (the connection stays open) until the client goes away:
 	// a body that stops arriving.
 	Stall bool
+	// Cut sends the status, the headers (Content-Length the whole Body) and
+	// the first half of Body, then closes the connection: a body cut off
+	// by a reset.
+	Cut bool
 }
 
 // Request is one recorded request.
@@ -118,6 +124,7 @@ type Server struct {
 	blobs           *BlobStore         // UseBlobStore
 	exports         map[string][]Response
 	exportOps       exportScripts
+	beta            betaState // the preview API under /beta/ (beta.go)
 	transports      []*http.Transport
 
 	github         *githubOIDC
@@ -318,6 +325,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(p, "/v1.0/"):
 		status = s.serveGraph(w, r, body)
+	case strings.HasPrefix(p, "/beta/"):
+		status = s.serveBeta(w, r, body)
 	case p == "/common/discovery/instance":
 		status = s.serveInstanceDiscovery(w, r)
 	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):
@@ -377,6 +386,15 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, resp Response, bas
 	status := resp.Status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if resp.Cut {
+		h.Set("Content-Length", fmt.Sprint(len(resp.Body)))
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, resp.Body[:len(resp.Body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler) // closes the connection mid-body
 	}
 	if resp.Stall {
 		h.Set("Content-Length", fmt.Sprint(len(resp.Body)))

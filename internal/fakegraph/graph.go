@@ -162,16 +162,6 @@ var currencyRE = regexp.MustCompile(`^[A-Za-z]{3}$`)
 // validateExport checks an export request body; it returns 0 when valid, or
 // the status and Graph error message to answer.
 func validateExport(billed bool, contentType string, body []byte) (int, string) {
-	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
-		return http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type '%s' is not supported; use application/json.", contentType)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return http.StatusBadRequest, "Empty Payload. JSON content expected."
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return http.StatusBadRequest, "Invalid JSON. The request body must be a JSON object."
-	}
 	allowed := map[string]func(string) string{
 		"attributeSet": oneOf("full", "basic"),
 	}
@@ -185,6 +175,23 @@ func validateExport(billed bool, contentType string, body []byte) (int, string) 
 			return ""
 		}
 		allowed["billingPeriod"] = oneOf("current", "last")
+	}
+	return validateBody(contentType, body, allowed)
+}
+
+// validateBody checks that body is a JSON object of exactly the allowed
+// string fields, each valid; it returns 0 when it is, or the status and
+// Graph error message to answer.
+func validateBody(contentType string, body []byte, allowed map[string]func(string) string) (int, string) {
+	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
+		return http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type '%s' is not supported; use application/json.", contentType)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return http.StatusBadRequest, "Empty Payload. JSON content expected."
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return http.StatusBadRequest, "Invalid JSON. The request body must be a JSON object."
 	}
 	for k := range fields {
 		if _, ok := allowed[k]; !ok {

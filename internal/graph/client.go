@@ -37,9 +37,14 @@ const DefaultEndpoint = "https://graph.microsoft.com"
 
 const (
 	billingPath           = "/v1.0/reports/partners/billing/"
+	betaBillingPath       = "/beta/reports/partners/billing/"
 	defaultMaxRetries     = 5
 	defaultMaxBodyBytes   = 4 << 20
 	defaultRequestTimeout = 60 * time.Second
+	// defaultAcceptedBodyWait is how long the body of an export's 2xx is
+	// waited on once its status line and headers are in (SPEC §4.1: the
+	// headers decide; the body never holds an export's id hostage).
+	defaultAcceptedBodyWait = 5 * time.Second
 	// DefaultReadBudget bounds a read made without a deadline of its own (a
 	// data source without wait_timeout): attempts, retries and Retry-After
 	// sleeps together. A plan never hangs for an hour on one throttled read.
@@ -59,6 +64,7 @@ type Client struct {
 	maxRetries     int
 	maxBodyBytes   int64
 	requestTimeout time.Duration
+	acceptedWait   time.Duration // defaultAcceptedBodyWait
 	readBudget     time.Duration
 	clock          Clock
 	retryBackoff   Backoff
@@ -114,6 +120,18 @@ func WithRequestTimeout(d time.Duration) Option {
 	return func(c *Client) error { c.requestTimeout = d; return nil }
 }
 
+// WithAcceptedBodyWait sets how long the body of an export's 2xx answer is
+// waited on once its headers are in (default 5 s; tests shorten it).
+func WithAcceptedBodyWait(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("accepted body wait must be positive, got %s", d)
+		}
+		c.acceptedWait = d
+		return nil
+	}
+}
+
 // WithReadBudget bounds a request made without a deadline (default
 // DefaultReadBudget).
 func WithReadBudget(d time.Duration) Option {
@@ -160,6 +178,7 @@ func New(tokens TokenSource, opts ...Option) (*Client, error) {
 		maxRetries:     defaultMaxRetries,
 		maxBodyBytes:   defaultMaxBodyBytes,
 		requestTimeout: defaultRequestTimeout,
+		acceptedWait:   defaultAcceptedBodyWait,
 		readBudget:     DefaultReadBudget,
 		clock:          realClock{},
 		retryBackoff:   defaultRetryBackoff,
@@ -209,17 +228,41 @@ func ParseEndpoint(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// API is a version of the Graph API: V1 (the default) or Beta, where
+// Microsoft's preview exports live (SPEC §4.1).
+type API string
+
+// The Graph API versions the provider calls.
+const (
+	V1   API = "v1.0"
+	Beta API = "beta"
+)
+
+// billingPath is the partner-billing path of the API version.
+func (a API) billingPath() string {
+	if a == Beta {
+		return betaBillingPath
+	}
+	return billingPath
+}
+
 // GetOperation reads an operation once (with request retries).
 func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error) {
-	op, _, err := c.getOperation(ctx, id, time.Time{})
+	return c.GetOperationIn(ctx, V1, id)
+}
+
+// GetOperationIn reads an operation of API version api once: a preview
+// export's operation is read where it was started, at /beta.
+func (c *Client) GetOperationIn(ctx context.Context, api API, id string) (*Operation, error) {
+	op, _, err := c.getOperation(ctx, api, id, time.Time{})
 	return op, err
 }
 
-func (c *Client) getOperation(ctx context.Context, id string, deadline time.Time) (*Operation, http.Header, error) {
+func (c *Client) getOperation(ctx context.Context, api API, id string, deadline time.Time) (*Operation, http.Header, error) {
 	if !ValidID(id) {
 		return nil, nil, fmt.Errorf("invalid operation id %q: only letters, digits and '-' are allowed", id)
 	}
-	resp, err := c.do(ctx, http.MethodGet, "operations/"+id, deadline)
+	resp, err := c.do(ctx, http.MethodGet, api.billingPath()+"operations/"+id, deadline)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -240,6 +283,29 @@ type response struct {
 	status       int
 	header       http.Header
 	body         []byte
+	// bodyErr is why the body of an export's 2xx was not read (it
+	// stalled, was cut, passed the cap); body is then nil.
+	bodyErr error
+}
+
+// readAcceptedBody reads the body of an export's 2xx answer, waiting for it
+// at most acceptedWait once the headers are in (then stop ends the request)
+// and never reading past the size cap.
+func (c *Client) readAcceptedBody(body io.Reader, stop context.CancelFunc) ([]byte, error) {
+	var late atomic.Bool
+	t := time.AfterFunc(c.acceptedWait, func() { late.Store(true); stop() })
+	defer t.Stop()
+	b, err := io.ReadAll(io.LimitReader(body, c.maxBodyBytes+1))
+	switch {
+	case late.Load():
+		// Checked first: a body cut off by the wait can read as a clean EOF.
+		return nil, fmt.Errorf("the body did not arrive within %s of the headers", c.acceptedWait)
+	case err != nil:
+		return nil, fmt.Errorf("reading the body: %s", httpx.RedactURLError(err))
+	case int64(len(b)) > c.maxBodyBytes:
+		return nil, fmt.Errorf("the body exceeds %d bytes", c.maxBodyBytes)
+	}
+	return b, nil
 }
 
 func (r *response) decodeError(err error) error {
@@ -249,20 +315,20 @@ func (r *response) decodeError(err error) error {
 	}
 }
 
-// do sends one logical request with retries: transport errors, 408, 429,
+// do sends one logical request to path (under the endpoint) with retries: transport errors, 408, 429,
 // 500, 502, 503 and 504 are retried up to maxRetries times, honouring
 // Retry-After, never sleeping past the deadline (the earlier of ctx's and
 // the one given); a 401 refreshes the token once. Without any deadline, the
 // read budget is the deadline. No two attempts start less than
 // minAttemptInterval apart. With a payload (at most one), the request
 // carries its JSON body and follows its stricter retry policy (see payload).
-func (c *Client) do(ctx context.Context, method, rel string, deadline time.Time, p ...*payload) (*response, error) {
+func (c *Client) do(ctx context.Context, method, path string, deadline time.Time, p ...*payload) (*response, error) {
 	var pl *payload
 	if len(p) > 0 {
 		pl = p[0]
 	}
 	u := *c.base
-	u.Path = billingPath + rel
+	u.Path = path
 	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
@@ -382,11 +448,14 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 	// Whether the request went out decides whether a POST may be sent again.
 	var wrote atomic.Bool
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
+	// stopBody ends the request early: the accepted-body wait of an export.
+	rctx, stopBody := context.WithCancel(actx)
+	defer stopBody()
 	var reqBody io.Reader
 	if p != nil {
 		reqBody = bytes.NewReader(p.body) // a new reader per attempt: the body is sent whole every time
 	}
-	req, err := http.NewRequestWithContext(actx, method, u.String(), reqBody)
+	req, err := http.NewRequestWithContext(rctx, method, u.String(), reqBody)
 	if err != nil {
 		return nil, fmt.Errorf("building request: %w", err)
 	}
@@ -421,6 +490,24 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		return nil, &transportError{err: fmt.Errorf("%s %s: %s", method, u.Path, httpx.RedactURLError(err)), sent: sent}
 	}
 	defer res.Body.Close()
+	reqID := res.Header.Get("request-id")
+	logAnswer := func() {
+		if c.logging {
+			c.log(ctx, "Graph request", map[string]any{
+				"method": method, "path": u.Path, "status": res.StatusCode, "request_id": reqID,
+				"client_request_id": crid, "attempt": attempt, "duration": c.clock.Now().Sub(start).String(),
+			})
+		}
+	}
+	if p != nil && res.StatusCode >= 200 && res.StatusCode < 300 {
+		// The status line and headers decide (SPEC §4.1): the export has
+		// started, whatever its body does; StartExport reads the id from
+		// Location and turns to the body only when that names none.
+		r := &response{method: method, path: u.Path, status: res.StatusCode, header: res.Header}
+		r.body, r.bodyErr = c.readAcceptedBody(res.Body, stopBody)
+		logAnswer()
+		return r, nil
+	}
 	body, readErr := io.ReadAll(io.LimitReader(res.Body, c.maxBodyBytes+1))
 	// Over HTTP/1.1 with TLS, a body cut off by the attempt's deadline can
 	// read as a clean EOF: what arrived is then short, not malformed.
@@ -428,13 +515,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		readErr = fmt.Errorf("the body stopped arriving: %w", actx.Err())
 	}
 	r := &response{method: method, path: u.Path, status: res.StatusCode, header: res.Header, body: body}
-	reqID := res.Header.Get("request-id")
-	if c.logging {
-		c.log(ctx, "Graph request", map[string]any{
-			"method": method, "path": u.Path, "status": res.StatusCode, "request_id": reqID,
-			"client_request_id": crid, "attempt": attempt, "duration": c.clock.Now().Sub(start).String(),
-		})
-	}
+	logAnswer()
 	if readErr != nil {
 		p.noAnswer(true)
 		if ctx.Err() != nil {

@@ -113,10 +113,16 @@ type WaitTimeoutError struct {
 	LastStatus  string // last status seen, "" when none was seen
 	Reason      string // why the wait ended early, when it did
 	LastErr     error  // last retryable failure, if the last poll failed
+	// NeverFound: no poll found the operation (404, and nothing but
+	// failures otherwise): a wrong id or tenant, not a slow export.
+	NeverFound bool
 }
 
 func (e *WaitTimeoutError) Error() string {
 	s := fmt.Sprintf("operation %s did not finish within %s (last status seen: %s)", e.OperationID, e.Timeout, orNone(safetext.Field(e.LastStatus)))
+	if e.NeverFound {
+		s = fmt.Sprintf("operation %s was never found within %s: Microsoft Graph answered 404 Not Found to every poll", e.OperationID, e.Timeout)
+	}
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}

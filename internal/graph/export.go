@@ -14,8 +14,10 @@ import (
 // ExportRequest is one call that starts an export: the kind decides the path
 // and the body's fields.
 type ExportRequest struct {
-	// Path under /v1.0/reports/partners/billing/, e.g. "usage/billed/export".
+	// Path under /{API}/reports/partners/billing/, e.g. "usage/billed/export".
 	Path string
+	// API is where the export lives: V1 ("" too) or Beta (a preview kind).
+	API API
 	// Body is sent as a JSON object of strings, e.g.
 	// {"invoiceId": "G000000001", "attributeSet": "full"}.
 	Body map[string]string
@@ -37,6 +39,11 @@ var exportPathRE = regexp.MustCompile(`^[A-Za-z]+(/[A-Za-z]+)*$`)
 // operation it created, taken from the absolute Location header of the 202
 // (never called: only its last path segment is kept, validated like any id),
 // or from the body's id when Location is missing or unusable.
+//
+// The status line and headers decide: a 2xx whose Location names the
+// operation has started the export, and its id is returned whatever the
+// body does (it is waited on at most 5 s and never read past the size cap;
+// one that stalls, is cut or is too large is ignored).
 //
 // Starting an export is not idempotent. The POST is retried only when the
 // service refused it (429, 503, honouring Retry-After) or when the
@@ -62,23 +69,30 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest, timeout tim
 		defer cancel()
 	}
 	p := &payload{body: body}
-	resp, err := c.do(ctx, http.MethodPost, req.Path, deadline, p)
+	resp, err := c.do(ctx, http.MethodPost, req.API.billingPath()+req.Path, deadline, p)
 	if err != nil {
-		return nil, startError(req.Path, p, err)
+		return nil, startError(req.API.billingPath()+req.Path, p, err)
 	}
 	started := &StartedExport{RequestID: resp.header.Get("request-id")}
+	// The headers decide: a usable Location is the export's id, whatever
+	// the body did (the client waited on it a few seconds at most).
 	started.OperationID = idFromURL(resp.header.Get("Location"))
 	if started.OperationID == "" {
 		started.OperationID = idFromBody(resp.body)
 	}
 	if started.OperationID == "" {
 		loc := resp.header.Get("Location")
-		reason := "no Location header and no id in the body"
+		reason := "no Location header"
 		if loc != "" {
-			reason = fmt.Sprintf("a Location header without an operation id (%.200q) and no id in the body", loc)
+			reason = fmt.Sprintf("a Location header without an operation id (%.200q)", loc)
+		}
+		if resp.bodyErr != nil {
+			reason += fmt.Sprintf(", and the body could not be read (%v)", resp.bodyErr)
+		} else {
+			reason += " and no id in the body"
 		}
 		return nil, &AmbiguousStartError{
-			Path: req.Path, Accepted: true, StatusCode: resp.status, Reason: reason,
+			Path: req.API.billingPath() + req.Path, Accepted: true, StatusCode: resp.status, Reason: reason,
 			RequestID: started.RequestID, ClientRequestID: p.clientRequestID,
 		}
 	}
@@ -86,10 +100,14 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest, timeout tim
 		started.RetryAfter = d
 	}
 	started.Elapsed = c.clock.Now().Sub(start)
-	c.log(ctx, "export started", map[string]any{
+	fields := map[string]any{
 		"path": resp.path, "status": resp.status, "operation_id": started.OperationID,
 		"request_id": started.RequestID, "retry_after": started.RetryAfter.String(),
-	})
+	}
+	if resp.bodyErr != nil {
+		fields["body_ignored"] = resp.bodyErr.Error()
+	}
+	c.log(ctx, "export started", fields)
 	return started, nil
 }
 
@@ -112,10 +130,9 @@ func idFromBody(body []byte) string {
 // startError classifies a failed export call: an ambiguous one (the export
 // may have started) becomes an *AmbiguousStartError; a refusal is returned as is.
 func startError(path string, p *payload, err error) error {
-	var (
-		ge *Error
-		de *DecodeError
-	)
+	// (A 2xx is never an error here: the client hands it to StartExport
+	// whatever its body did.)
+	var ge *Error
 	switch {
 	case p.unanswered:
 		return &AmbiguousStartError{Path: path, ClientRequestID: p.clientRequestID, Err: err,
@@ -123,9 +140,6 @@ func startError(path string, p *payload, err error) error {
 	case errors.As(err, &ge) && ambiguousStatus(ge.StatusCode):
 		return &AmbiguousStartError{Path: path, StatusCode: ge.StatusCode, RequestID: ge.RequestID,
 			ClientRequestID: ge.ClientRequestID, Err: err, Reason: "Microsoft Graph answered with a server error"}
-	case errors.As(err, &de) && de.StatusCode >= 200 && de.StatusCode < 300:
-		return &AmbiguousStartError{Path: path, Accepted: true, StatusCode: de.StatusCode, RequestID: de.RequestID,
-			ClientRequestID: p.clientRequestID, Err: err, Reason: "an answer that could not be read"}
 	}
 	return err
 }
@@ -147,7 +161,7 @@ var ErrExportMayHaveStarted = errors.New("the export may have started")
 // unknown). It was not sent again, so that one apply never starts the same
 // export twice.
 type AmbiguousStartError struct {
-	Path            string // e.g. "usage/billed/export"
+	Path            string // e.g. "/v1.0/reports/partners/billing/usage/billed/export"
 	Accepted        bool   // the service answered 2xx without a usable operation id
 	StatusCode      int    // 0 when no status was received
 	Reason          string
@@ -158,7 +172,7 @@ type AmbiguousStartError struct {
 
 func (e *AmbiguousStartError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "POST %s%s: ", billingPath, e.Path)
+	fmt.Fprintf(&b, "POST %s: ", e.Path)
 	if e.Accepted {
 		fmt.Fprintf(&b, "the export was accepted (HTTP %d) but the answer named no operation: %s", e.StatusCode, e.Reason)
 	} else {

@@ -44,11 +44,28 @@ type Blob struct {
 // GetManifest reads a manifest once, with the same request retries, body
 // cap and error rules as GetOperation. A body for another manifest id is an
 // error, never data.
+//
+// It is every manifest reader's one read (SPEC §4.1): /v1.0 first and, only
+// when that answers 404, /beta once, where a preview export's manifest may
+// be; both 404 is ErrNotFound naming both paths.
 func (c *Client) GetManifest(ctx context.Context, id string) (*Manifest, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("invalid manifest id %q: only letters, digits and '-' are allowed", id)
 	}
-	resp, err := c.do(ctx, http.MethodGet, "manifests/"+id, time.Time{})
+	m, err := c.getManifest(ctx, V1, id)
+	if !errors.Is(err, ErrNotFound) {
+		return m, err
+	}
+	c.log(ctx, "manifest not found in Graph v1.0; trying beta", map[string]any{"manifest_id": id})
+	m, betaErr := c.getManifest(ctx, Beta, id)
+	if errors.Is(betaErr, ErrNotFound) {
+		return nil, fmt.Errorf("%w; %w", err, betaErr)
+	}
+	return m, betaErr
+}
+
+func (c *Client) getManifest(ctx context.Context, api API, id string) (*Manifest, error) {
+	resp, err := c.do(ctx, http.MethodGet, api.billingPath()+"manifests/"+id, time.Time{})
 	if err != nil {
 		return nil, err
 	}

@@ -33,8 +33,11 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 	var lastStatus string
 	var lastErr error
 	var last *Operation
+	var found bool   // a poll was answered with the operation
+	var notFound int // polls answered 404
 	timedOut := func(reason string) error {
-		return &WaitTimeoutError{OperationID: id, Timeout: timeout, LastStatus: lastStatus, Reason: reason, LastErr: lastErr}
+		return &WaitTimeoutError{OperationID: id, Timeout: timeout, LastStatus: lastStatus, Reason: reason, LastErr: lastErr,
+			NeverFound: notFound > 0 && !found}
 	}
 	if cfg.firstPoll > 0 {
 		if cfg.firstPoll > timeout {
@@ -51,11 +54,12 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 		}
 	}
 	for poll := 0; ; poll++ {
-		op, header, err := c.poll(outer, ctx, id, deadline, start, poll)
+		op, header, err := c.poll(outer, ctx, cfg.api, id, deadline, start, poll)
 		var wait time.Duration
 		var fromService bool
 		switch {
 		case err == nil:
+			found = true
 			last, lastStatus, lastErr = op, op.Status, nil
 			if lastStatus == "" {
 				lastStatus = op.State().String()
@@ -73,6 +77,7 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 			// "Retry-After: 0" on every answer would make a hot loop.
 			wait = max(wait, minPollInterval)
 		case errors.Is(err, ErrNotFound):
+			notFound++
 			lastStatus, lastErr = "not found (HTTP 404)", err
 			wait = c.pollBackoff.Delay(poll)
 		case ctx.Err() == nil && retryable(err) && !errors.Is(err, ErrDeadline):
@@ -128,13 +133,13 @@ func (c *Client) WaitOperation(ctx context.Context, id string, timeout time.Dura
 
 // poll reads the operation once (with request retries) within the wait's
 // deadline; the first poll gets at least firstPollFloor.
-func (c *Client) poll(outer, ctx context.Context, id string, deadline, start time.Time, n int) (*Operation, http.Header, error) {
+func (c *Client) poll(outer, ctx context.Context, api API, id string, deadline, start time.Time, n int) (*Operation, http.Header, error) {
 	if floor := start.Add(firstPollFloor); n == 0 && floor.After(deadline) {
 		fctx, cancel := context.WithTimeout(outer, floor.Sub(c.clock.Now()))
 		defer cancel()
-		return c.getOperation(fctx, id, floor)
+		return c.getOperation(fctx, api, id, floor)
 	}
-	return c.getOperation(ctx, id, deadline)
+	return c.getOperation(ctx, api, id, deadline)
 }
 
 // WaitOption adjusts WaitOperation.
@@ -143,6 +148,13 @@ type WaitOption func(*waitConfig)
 type waitConfig struct {
 	firstPoll time.Duration
 	onPoll    func(*Operation)
+	api       API
+}
+
+// In polls the operation in API version api (default V1): a preview
+// export's operation is polled at /beta, where it was started.
+func In(api API) WaitOption {
+	return func(c *waitConfig) { c.api = api }
 }
 
 // FirstPollAfter delays the first poll by d: the Retry-After of the 202 that

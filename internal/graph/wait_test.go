@@ -86,6 +86,12 @@ func TestWaitOperation(t *testing.T) {
 		"times out while not found": {
 			script:   []fakegraph.Response{notFound},
 			timeout:  30 * time.Second,
+			wantErr:  []string{"operation " + fakegraph.DocOperationID + " was never found within 30s", "404 Not Found to every poll", "HTTP 404"},
+			wantGets: -1,
+		},
+		"times out after it was found, then not found": {
+			script:   []fakegraph.Response{fakegraph.OK(fakegraph.DocRunning), notFound},
+			timeout:  30 * time.Second,
 			wantErr:  []string{"did not finish within 30s", "last status seen: not found (HTTP 404)", "HTTP 404"},
 			wantGets: -1,
 		},

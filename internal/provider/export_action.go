@@ -76,11 +76,11 @@ func (a *exportAction) Schema(_ context.Context, _ action.SchemaRequest, resp *a
 		MarkdownDescription: "With `download_directory`: `true` writes JSON Lines without the `.gz`; `false` (default) keeps each blob as served.",
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST /reports/partners/billing/%s`), waits until it finishes "+
+		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST %s`), waits until it finishes "+
 			"and reports its progress: the operation id, the status of each poll and the manifest id. It sends exactly one POST per invocation "+
 			"and writes no state; a failed export, a timeout or Ctrl-C fails the invocation, naming the operation id. "+
 			"Needs Terraform 1.14 or later (`terraform apply -invoke=action.partnerbilling_%s.<name>`, or an `action_trigger`). "+
-			"Requires `PartnerBilling.Read.All`.", k.what, k.path, k.typeName),
+			"Requires `PartnerBilling.Read.All`.%s", k.what, k.endpoint(), k.typeName, k.previewNote()),
 		Attributes: attrs,
 	}
 }

@@ -108,7 +108,7 @@ func TestFastServerServesActions(t *testing.T) {
 	}{
 		"valid":        {tftypes.NewValue(tftypes.String, "45m"), ""},
 		"default":      {tftypes.NewValue(tftypes.String, nil), ""},
-		"zero timeout": {tftypes.NewValue(tftypes.String, "0s"), `"0s" is not a positive duration: a timeout such as "30m" says how long to wait for the export.`},
+		"zero timeout": {tftypes.NewValue(tftypes.String, "0s"), `"0s" is not a positive duration: a timeout such as "90s", "30m" or "2h" says how long to wait.`},
 		"negative":     {tftypes.NewValue(tftypes.String, "-5m"), `"-5m" is not a positive duration`},
 		"no unit":      {tftypes.NewValue(tftypes.String, "30"), `"30" is not a duration`},
 	} {
@@ -189,7 +189,7 @@ func TestActionTriggeredAfterCreate(t *testing.T) {
 				Steps: []tfresource.TestStep{{
 					Config: e.triggeredAction(tc.typeName, tc.args),
 					Check: func(s *terraform.State) error {
-						if _, err := e.oneExport(tc.path, tc.body); err != nil {
+						if _, err := e.oneExport(tc.path, tc.body, tc.beta); err != nil {
 							return err
 						}
 						if len(s.RootModule().Resources) != 1 {

@@ -70,18 +70,32 @@ type exportSite struct {
 	kept func(id string) string
 	// keptShort says it inside a wrapped error.
 	keptShort string
+	// goesOn is a sentence for a wait that ended while the export was still
+	// running (a timeout, an interrupt): how to keep it if it then succeeds.
+	goesOn func(k exportKind) string
 }
 
 var (
 	resourceSite = exportSite{
 		timeoutPath: path.Root(attrTimeouts).AtName("create"), timeoutName: "timeouts.create",
 		kept: taintedNote, keptShort: "kept in state; the resource is tainted",
+		goesOn: untaintNote,
 	}
 	actionSite = exportSite{
 		timeoutPath: path.Root(attrTimeout), timeoutName: attrTimeout,
 		kept: actionNote, keptShort: "not kept: an action writes no state",
+		goesOn: func(exportKind) string { return "" },
 	}
 )
+
+// untaintNote says how to keep an export that was still running when the
+// wait ended, should it then succeed: untaint it, and the next refresh reads
+// its final status (tried: it works).
+func untaintNote(k exportKind) string {
+	return fmt.Sprintf("\n\nThe export goes on at Microsoft. If it then succeeds, you can keep it instead of starting a new one: run "+
+		"`terraform untaint partnerbilling_%s.<name>` (the address in the error's \"with\" line); the next plan or apply reads its final "+
+		"status and manifest_id.", k.typeName)
+}
 
 // taintedNote says what Terraform does with the state create returned.
 func taintedNote(id string) string {
@@ -121,12 +135,13 @@ func addExportWaitError(into *diag.Diagnostics, err error, k exportKind, id stri
 	case errors.As(err, &wte):
 		diags.AddAttributeError(site.timeoutPath, "Export Did Not Finish In Time",
 			fmt.Sprintf("The %s export (operation %s) did not finish within %s (%s); its last status was %q.\n\n%s "+
-				"Raise %s if exports of this size take longer.\n\n%s",
-				k.what, id, site.timeoutName, timeout, orNone(safetext.Field(wte.LastStatus)), site.kept(id), site.timeoutName, capitalize(err.Error())))
+				"Raise %s if exports of this size take longer.%s\n\n%s",
+				k.what, id, site.timeoutName, timeout, orNone(safetext.Field(wte.LastStatus)), site.kept(id), site.timeoutName,
+				site.goesOn(k), capitalize(err.Error())))
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Export Wait Interrupted",
-			fmt.Sprintf("Waiting for the %s export (operation %s) was interrupted; the export goes on at Microsoft.\n\n%s\n\n%s",
-				k.what, id, site.kept(id), capitalize(err.Error())))
+			fmt.Sprintf("Waiting for the %s export (operation %s) was interrupted; the export goes on at Microsoft.\n\n%s%s\n\n%s",
+				k.what, id, site.kept(id), site.goesOn(k), capitalize(err.Error())))
 	default:
 		addGraphError(diags, fmt.Errorf("waiting for the %s export (operation %s, %s): %w", k.what, id, site.keptShort, err),
 			"operation", id, "")

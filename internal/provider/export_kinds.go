@@ -6,17 +6,38 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 )
 
-// exportKind is one export resource: SPEC §4.1 is this table. The four kinds
-// differ only in type name, POST path and body fields (with their
-// validators); everything else is exportResource. A new kind (such as the beta aggregatedUsage export, whose
-// body is {"invoiceId"} alone) is one new row.
+// exportKind is one export resource and action: SPEC §4.1 is this table.
+// The kinds differ only in type name, API version, POST path and body fields
+// (with their validators); everything else is exportResource and
+// exportAction. A new kind is one new row.
 type exportKind struct {
 	typeName string        // after "partnerbilling_"
 	what     string        // for descriptions and messages: "billed usage"
-	path     string        // POST path under /v1.0/reports/partners/billing/
+	api      graph.API     // "" (v1.0) or graph.Beta: a Microsoft preview, POSTed and polled at /beta
+	path     string        // POST path under /{api}/reports/partners/billing/
 	fields   []exportField // the body, in the order the docs list them
+}
+
+// endpoint is the kind's POST path as the docs show it.
+func (k exportKind) endpoint() string {
+	if k.api == graph.Beta {
+		return "/beta/reports/partners/billing/" + k.path
+	}
+	return "/reports/partners/billing/" + k.path
+}
+
+// previewNote is what a preview kind's descriptions say about it ("" for
+// the others).
+func (k exportKind) previewNote() string {
+	if k.api != graph.Beta {
+		return ""
+	}
+	return " **Preview:** this is a Microsoft preview API (Graph beta): Microsoft may change or withdraw it, " +
+		"and this resource and action follow it as it changes."
 }
 
 // exportField is one input of an export: a Terraform argument that becomes
@@ -38,6 +59,9 @@ var exportKinds = []exportKind{
 		fields: []exportField{invoiceIDField, attributeSetField}},
 	{typeName: "unbilled_reconciliation_export", what: "unbilled reconciliation", path: "reconciliation/unbilled/export",
 		fields: []exportField{currencyCodeField, billingPeriodField, attributeSetField}},
+	// Microsoft's preview (Graph beta only): the body is the invoice alone.
+	{typeName: "billed_aggregated_usage_export", what: "billed aggregated usage (preview)", api: graph.Beta,
+		path: "aggregatedUsage/billed/export", fields: []exportField{invoiceIDField}},
 }
 
 var (

@@ -138,13 +138,13 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 	attrs["manifest_id"] = computed("The id of the export's manifest; null unless the export succeeded.")
 
 	resp.Schema = schema.Schema{
-		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST /reports/partners/billing/%s`) and waits until it finishes. "+
+		MarkdownDescription: fmt.Sprintf("Starts a partner-billing %s export (`POST %s`) and waits until it finishes. "+
 			"Create sends exactly one POST and polls the operation; refresh reads the operation once and never starts an export; "+
 			"destroy sends nothing. A failed export fails the apply and leaves the resource tainted (with its operation id), "+
-			"so the next apply starts a new one. Requires `PartnerBilling.Read.All`.", k.what, k.path),
+			"so the next apply starts a new one. Requires `PartnerBilling.Read.All`.%s", k.what, k.endpoint(), k.previewNote()),
 		Attributes: attrs,
 		Blocks: map[string]schema.Block{
-			attrTimeouts: timeouts.Block(ctx, timeouts.Opts{
+			attrTimeouts: createTimeoutsBlock(ctx, timeouts.Opts{
 				Create: true,
 				CreateDescription: "How long create waits for the export to finish, as a Go duration (`\"45m\"`, `\"2h\"`); default `30m`. " +
 					"Changing it changes nothing at Microsoft and starts no export.",
@@ -163,17 +163,18 @@ func (r *exportResource) ValidateConfig(ctx context.Context, req resource.Valida
 	validateCreateTimeout(ctx, req.Config.GetAttribute, &resp.Diagnostics)
 }
 
-// validateCreateTimeout rejects a timeouts.create that parses but is not
-// positive, through the config's GetAttribute.
+// validateCreateTimeout rejects a timeouts.create that is not a positive
+// duration, through the config's GetAttribute, with the message every
+// duration argument gives (the timeouts module's own check, which offers
+// "-1.5h" as an example, is taken out by createTimeoutsBlock).
 func validateCreateTimeout(ctx context.Context, get func(context.Context, path.Path, any) diag.Diagnostics, diags *diag.Diagnostics) {
 	p := path.Root(attrTimeouts).AtName("create")
 	var create types.String
 	if d := get(ctx, p, &create); d.HasError() || create.IsNull() || create.IsUnknown() {
 		return
 	}
-	if d, err := time.ParseDuration(create.ValueString()); err == nil && d <= 0 {
-		diags.AddAttributeError(p, "Invalid Create Timeout",
-			fmt.Sprintf("timeouts.create must be a positive duration such as \"30m\", got %q.", create.ValueString()))
+	if _, err := parsePositiveDuration(create.ValueString()); err != nil {
+		diags.AddAttributeError(p, "Invalid Create Timeout", "timeouts.create: "+err.Error()+".")
 	}
 }
 
@@ -235,7 +236,7 @@ func (r *exportResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	ctx, cancel := r.data.interruptible(ctx)
 	defer cancel()
-	op, err := r.data.client.GetOperation(ctx, id.ValueString())
+	op, err := r.data.client.GetOperationIn(ctx, r.kind.api, id.ValueString())
 	if errors.Is(err, graph.ErrNotFound) {
 		tflog.Warn(ctx, "Microsoft Graph no longer lists this export's operation (HTTP 404); keeping the recorded values", map[string]any{
 			"export": r.kind.typeName,

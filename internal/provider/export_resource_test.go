@@ -49,7 +49,7 @@ func (e *env) wantPosts(n int) resource.TestCheckFunc {
 // oneExport checks that the test sent exactly one export POST, to path
 // with body, and polled its operation to the end (the fake answers running
 // twice, then succeeded); it returns what the fake accepted.
-func (e *env) oneExport(path string, body map[string]string) (fakegraph.AcceptedExport, error) {
+func (e *env) oneExport(path string, body map[string]string, beta bool) (fakegraph.AcceptedExport, error) {
 	acc := e.srv.AcceptedExports()
 	if len(acc) != 1 || e.posts() != 1 {
 		return fakegraph.AcceptedExport{}, fmt.Errorf("%d POSTs, %d accepted; want exactly one", e.posts(), len(acc))
@@ -58,11 +58,15 @@ func (e *env) oneExport(path string, body map[string]string) (fakegraph.Accepted
 	if err := json.Unmarshal(acc[0].Body, &got); err != nil {
 		return acc[0], err
 	}
-	if diff := cmp.Diff(body, got); diff != "" || acc[0].Path != path {
-		return acc[0], fmt.Errorf("POST %s, want %s; body (-want +got):\n%s", acc[0].Path, path, diff)
+	if diff := cmp.Diff(body, got); diff != "" || acc[0].Path != path || acc[0].Beta != beta {
+		return acc[0], fmt.Errorf("POST %s (beta %v), want %s (beta %v); body (-want +got):\n%s", acc[0].Path, acc[0].Beta, path, beta, diff)
 	}
-	if n := e.operationGets(acc[0].OperationID); n != 3 {
-		return acc[0], fmt.Errorf("%d GETs of the operation, want 3 (running, running, succeeded)", n)
+	gets, elsewhere := e.operationGets(acc[0].OperationID), e.betaOperationGets(acc[0].OperationID)
+	if beta {
+		gets, elsewhere = elsewhere, gets
+	}
+	if gets != 3 || elsewhere != 0 {
+		return acc[0], fmt.Errorf("%d GETs of the operation (%d in the other API version), want 3 (running, running, succeeded)", gets, elsewhere)
 	}
 	return acc[0], nil
 }
@@ -122,19 +126,22 @@ func (c priorState) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest,
 var exportKindCases = map[string]struct {
 	typeName, args, path string
 	body                 map[string]string
+	beta                 bool // POSTed and polled at /beta
 }{
-	"billed usage": {"billed_usage_export", `invoice_id = "G000000001"`, "usage/billed/export",
-		map[string]string{"invoiceId": "G000000001", "attributeSet": "full"}},
-	"unbilled usage": {"unbilled_usage_export", `currency_code = "USD"
-billing_period = "current"`, "usage/unbilled/export",
-		map[string]string{"currencyCode": "USD", "billingPeriod": "current", "attributeSet": "full"}},
-	"billed reconciliation": {"billed_reconciliation_export", `invoice_id = "G016907411"
-attribute_set = "basic"`, "reconciliation/billed/export",
-		map[string]string{"invoiceId": "G016907411", "attributeSet": "basic"}},
-	"unbilled reconciliation": {"unbilled_reconciliation_export", `currency_code = "EUR"
+	"billed usage": {typeName: "billed_usage_export", args: `invoice_id = "G000000001"`, path: "usage/billed/export",
+		body: map[string]string{"invoiceId": "G000000001", "attributeSet": "full"}},
+	"unbilled usage": {typeName: "unbilled_usage_export", args: `currency_code = "USD"
+billing_period = "current"`, path: "usage/unbilled/export",
+		body: map[string]string{"currencyCode": "USD", "billingPeriod": "current", "attributeSet": "full"}},
+	"billed reconciliation": {typeName: "billed_reconciliation_export", args: `invoice_id = "G016907411"
+attribute_set = "basic"`, path: "reconciliation/billed/export",
+		body: map[string]string{"invoiceId": "G016907411", "attributeSet": "basic"}},
+	"unbilled reconciliation": {typeName: "unbilled_reconciliation_export", args: `currency_code = "EUR"
 billing_period = "last"
-attribute_set = "full"`, "reconciliation/unbilled/export",
-		map[string]string{"currencyCode": "EUR", "billingPeriod": "last", "attributeSet": "full"}},
+attribute_set = "full"`, path: "reconciliation/unbilled/export",
+		body: map[string]string{"currencyCode": "EUR", "billingPeriod": "last", "attributeSet": "full"}},
+	"billed aggregated usage (preview)": {typeName: "billed_aggregated_usage_export", args: `invoice_id = "G000000002"`,
+		path: "aggregatedUsage/billed/export", body: map[string]string{"invoiceId": "G000000002"}, beta: true},
 }
 
 // TestExportKinds starts one export of each kind: exactly one POST with
@@ -147,6 +154,20 @@ func TestExportKinds(t *testing.T) {
 			e := newEnv(t)
 			addr := "partnerbilling_" + tc.typeName + ".test"
 			opID := func() string { return e.lastOperation(t) }
+			want := map[string]knownvalue.Check{
+				"status":            knownvalue.StringExact("succeeded"),
+				"error_code":        knownvalue.Null(),
+				"error_message":     knownvalue.Null(),
+				"created_date_time": knownvalue.StringExact("2023-03-09T08:12:53Z"),
+				"triggers":          knownvalue.Null(),
+			}
+			if set, ok := tc.body["attributeSet"]; ok {
+				want["attribute_set"] = knownvalue.StringExact(set)
+			}
+			manifestURL := e.srv.ManifestURL
+			if tc.beta {
+				manifestURL = e.srv.BetaManifestURL
+			}
 			e.run(t, resource.TestStep{
 				Config: e.exportConfig(tc.typeName, tc.args),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -154,22 +175,15 @@ func TestExportKinds(t *testing.T) {
 					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("id")),
 					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("manifest_id")),
 				}},
-				ConfigStateChecks: expectState(addr, map[string]knownvalue.Check{
-					"status":            knownvalue.StringExact("succeeded"),
-					"attribute_set":     knownvalue.StringExact(tc.body["attributeSet"]),
-					"error_code":        knownvalue.Null(),
-					"error_message":     knownvalue.Null(),
-					"created_date_time": knownvalue.StringExact("2023-03-09T08:12:53Z"),
-					"triggers":          knownvalue.Null(),
-				}),
+				ConfigStateChecks: expectState(addr, want),
 				Check: func(s *terraform.State) error {
-					acc, err := e.oneExport(tc.path, tc.body)
+					acc, err := e.oneExport(tc.path, tc.body, tc.beta)
 					if err != nil {
 						return err
 					}
 					attrs := s.RootModule().Resources[addr].Primary.Attributes
 					if attrs["id"] != opID() || attrs["operation_id"] != opID() || attrs["manifest_id"] != acc.ManifestID ||
-						attrs["resource_location"] != e.srv.ManifestURL(acc.ManifestID) {
+						attrs["resource_location"] != manifestURL(acc.ManifestID) {
 						return fmt.Errorf("state %v, want the ids of %+v", attrs, acc)
 					}
 					return nil
@@ -500,8 +514,9 @@ func TestExportInvalidInputNeverSendsARequest(t *testing.T) {
 		"unknown attribute set": {"billed_usage_export", "invoice_id = \"G1\"\nattribute_set = \"all\"",
 			wantError("Invalid Attribute Set", `Attribute attribute_set value must be one of: ["full" "basic"], got: "all"`)},
 		"zero create timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"0s\"\n}",
-			wantError("Invalid Create Timeout", `timeouts.create must be a positive duration such as "30m", got "0s".`)},
-		"unparseable timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}", wantError(`Invalid Attribute Value Time Duration`)},
+			wantError("Invalid Create Timeout", `timeouts.create: "0s" is not a positive duration: a timeout such as "90s", "30m" or "2h" says how long to wait.`)},
+		"unparseable timeout": {"billed_usage_export", "invoice_id = \"G1\"\ntimeouts {\n  create = \"soon\"\n}",
+			wantError("Invalid Create Timeout", `timeouts.create: "soon" is not a duration: use a number with a unit, such as "90s", "30m" or "2h".`)},
 		"missing invoice":     {"billed_usage_export", ``, wantError(`The argument "invoice_id" is required`)},
 		"invoice on unbilled": {"unbilled_usage_export", "currency_code = \"USD\"\nbilling_period = \"last\"\ninvoice_id = \"G1\"", wantError(`An argument named "invoice_id" is not expected here`)},
 	}

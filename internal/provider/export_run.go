@@ -50,7 +50,7 @@ func exportBody(ctx context.Context, src attributeGetter, k exportKind) (map[str
 // failure is reported in diags, and start returns nil. ctx comes back with
 // the operation id as a log field.
 func (r exportRun) start(ctx context.Context, body map[string]string, diags *diag.Diagnostics) (context.Context, *graph.StartedExport) {
-	started, err := r.data.client.StartExport(ctx, graph.ExportRequest{Path: r.kind.path, Body: body}, r.timeout)
+	started, err := r.data.client.StartExport(ctx, graph.ExportRequest{API: r.kind.api, Path: r.kind.path, Body: body}, r.timeout)
 	if err != nil {
 		addExportStartError(diags, withCause(ctx, err), r.kind)
 		return ctx, nil
@@ -65,7 +65,7 @@ func (r exportRun) start(ctx context.Context, body map[string]string, diags *dia
 // wait polls the started export's operation until it finishes, within what
 // the POST left of the timeout. op is what was last read (nil if nothing).
 func (r exportRun) wait(ctx context.Context, started *graph.StartedExport, opts ...graph.WaitOption) (*graph.Operation, error) {
-	opts = append([]graph.WaitOption{graph.FirstPollAfter(started.RetryAfter)}, opts...)
+	opts = append([]graph.WaitOption{graph.FirstPollAfter(started.RetryAfter), graph.In(r.kind.api)}, opts...)
 	return r.data.client.WaitOperation(ctx, started.OperationID, r.timeout-started.Elapsed, opts...)
 }
 

@@ -156,7 +156,7 @@ func (r *manifestFilesResource) Schema(ctx context.Context, _ resource.SchemaReq
 				"(0 or 1: one re-read serves every blob)."),
 		},
 		Blocks: map[string]schema.Block{
-			attrTimeouts: timeouts.Block(ctx, timeouts.Opts{
+			attrTimeouts: createTimeoutsBlock(ctx, timeouts.Opts{
 				Create: true,
 				CreateDescription: "How long create may take to read the manifest and download every blob, as a Go duration (`\"1h\"`); default `30m`. " +
 					"Changing it downloads nothing.",

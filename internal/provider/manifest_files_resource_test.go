@@ -267,7 +267,7 @@ func TestManifestFilesErrors(t *testing.T) {
 		e := newEnv(t)
 		for extra, want := range map[string]string{
 			`concurrency = 17`:           "concurrency value must be between 1 and 16, got: 17",
-			`timeouts { create = "0s" }`: "timeouts.create must be a positive duration",
+			`timeouts { create = "0s" }`: `timeouts.create: "0s" is not a positive duration`,
 			`manifest_id = "../x"`:       "Invalid Manifest ID",
 			`directory = ""`:             "directory string length must be at least 1",
 		} {

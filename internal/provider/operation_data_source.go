@@ -231,14 +231,14 @@ func optionalString(s string) types.String {
 // parseWaitTimeout reads wait_timeout: zero means "read once".
 func parseWaitTimeout(s string) (time.Duration, error) {
 	if s == "" {
-		return 0, errors.New(`"" is not a duration: leave wait_timeout out (or use "0s") to read once, or give a duration such as "30m"`)
+		return 0, errors.New(`"" is not a duration: leave wait_timeout out (or use "0s") to read once, or give a duration such as ` + durationExamples)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration: use a number with a unit, such as \"90s\", \"30m\" or \"1h\"", s)
+		return 0, notADuration(s)
 	}
 	if d < 0 {
-		return 0, fmt.Errorf("%q is negative: use \"0s\" (or leave wait_timeout out) to read once, or a positive duration to wait", s)
+		return 0, fmt.Errorf("%q is negative: use \"0s\" (or leave wait_timeout out) to read once, or a positive duration such as %s to wait", s, durationExamples)
 	}
 	return d, nil
 }

@@ -80,6 +80,17 @@ func (e *env) operationGets(id string) int {
 	return n
 }
 
+// betaOperationGets counts the GETs of operation id at /beta.
+func (e *env) betaOperationGets(id string) int {
+	n := 0
+	for _, r := range e.srv.BetaRequests() {
+		if r.Method == http.MethodGet && r.Path == fakegraph.BetaBasePath+"operations/"+id {
+			n++
+		}
+	}
+	return n
+}
+
 // graphRequestsWithout checks that nothing was sent to Graph.
 func (e *env) assertNoGraphRequests(t *testing.T) {
 	t.Helper()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
@@ -91,14 +93,30 @@ func (v durationValidator) ValidateString(_ context.Context, req validator.Strin
 	}
 }
 
+// durationExamples are the examples every duration message gives (SPEC §2:
+// one friendly message for every duration argument, never a negative one).
+const durationExamples = `"90s", "30m" or "2h"`
+
+// notADuration is the one message for a duration argument that does not
+// parse ("45 minutes", "30").
+func notADuration(s string) error {
+	return fmt.Errorf("%q is not a duration: use a number with a unit, such as %s", s, durationExamples)
+}
+
 // parseActionTimeout reads an action's timeout: a positive Go duration.
 func parseActionTimeout(s string) (time.Duration, error) {
+	return parsePositiveDuration(s)
+}
+
+// parsePositiveDuration reads a timeout (an action's timeout,
+// timeouts.create): a positive Go duration.
+func parsePositiveDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("%q is not a duration: use a number with a unit, such as \"90s\", \"30m\" or \"2h\"", s)
+		return 0, notADuration(s)
 	case d <= 0:
-		return 0, fmt.Errorf("%q is not a positive duration: a timeout such as \"30m\" says how long to wait for the export", s)
+		return 0, fmt.Errorf("%q is not a positive duration: a timeout such as %s says how long to wait", s, durationExamples)
 	}
 	return d, nil
 }
@@ -131,4 +149,26 @@ func (currencyCodeValidator) ValidateString(_ context.Context, req validator.Str
 		detail = fmt.Sprintf("%q is not an ISO 4217 currency code: write it in upper case, %q.", v, up)
 	}
 	resp.Diagnostics.AddAttributeError(req.Path, "Invalid Currency Code", detail)
+}
+
+// createTimeoutsBlock is timeouts.Block without the module's own duration
+// check, whose message offers "-1.5h" as an example: validateCreateTimeout
+// (each resource's ValidateConfig) checks timeouts.create instead, with the
+// message every duration argument gives.
+func createTimeoutsBlock(ctx context.Context, opts timeouts.Opts) schema.Block {
+	b := timeouts.Block(ctx, opts)
+	nb, ok := b.(schema.SingleNestedBlock)
+	if !ok {
+		return b // a future module version: keep its check rather than none
+	}
+	attrs := make(map[string]schema.Attribute, len(nb.Attributes))
+	for name, a := range nb.Attributes {
+		if sa, ok := a.(schema.StringAttribute); ok {
+			sa.Validators = nil
+			a = sa
+		}
+		attrs[name] = a
+	}
+	nb.Attributes = attrs
+	return nb
 }
