@@ -1,11 +1,10 @@
 package download
 
 import (
+	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/md5" //nolint:gosec // Content-MD5 is the blob service's integrity header, not a security measure
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"time"
 
@@ -40,7 +38,7 @@ func checkRoot(root string) error {
 	u, err := url.Parse(root)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("the manifest's rootDirectory %q is not an https blob directory URL: the SAS token is sent to https only",
-			safetext.Field(httpx.RedactURL(root)))
+			safetext.NoSecrets(httpx.RedactURL(root)))
 	}
 	return nil
 }
@@ -66,7 +64,7 @@ func (d *downloader) newClient(m *graph.Manifest, name string) (*blob.Client, er
 		Telemetry: policy.TelemetryOptions{ApplicationID: "partnerbilling"},
 	}})
 	if err != nil {
-		return nil, &BlobError{Name: name, Err: errors.New("building the blob client: " + scrub(err.Error()))}
+		return nil, &BlobError{Name: name, Err: errors.New("building the blob client: " + safetext.NoSecrets(err.Error()))}
 	}
 	return c, nil
 }
@@ -104,11 +102,7 @@ func (d *downloader) fetch(ctx context.Context, name, local string) (File, error
 // write streams the blob through r into a temporary file beside local and
 // renames it into place once it is whole and verified.
 func (d *downloader) write(r *blobReader, local string) (File, error) {
-	tmp, err := tempName(local)
-	if err != nil {
-		return File{}, &fileError{err}
-	}
-	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	tmp, f, err := d.createTemp(local)
 	if err != nil {
 		return File{}, &fileError{err}
 	}
@@ -131,14 +125,9 @@ func (d *downloader) write(r *blobReader, local string) (File, error) {
 		raw = io.TeeReader(r, io.MultiWriter(contentMD5, fileWriter{f}, sum, size))
 		out = rows
 	}
-	zr, err := gzip.NewReader(raw)
-	if err == nil {
-		// Streamed through buf to a file, never into memory: a large (or
-		// hostile) expansion costs disk, not RSS.
-		_, err = io.CopyBuffer(out, zr, buf) //nolint:gosec // G110: see above
-	}
-	if err != nil {
-		return File{}, r.classify(err)
+	br := bufio.NewReaderSize(raw, 64<<10)
+	if err := decodeGzip(br, out, buf); err != nil {
+		return File{}, r.undecodable(err, br, contentMD5)
 	}
 	if r.total >= 0 && r.offset != r.total {
 		return File{}, &restartError{fmt.Errorf("%d bytes arrived, the blob service announced %d", r.offset, r.total)}
@@ -167,13 +156,4 @@ func (d *downloader) write(r *blobReader, local string) (File, error) {
 		Name: r.name, Local: local, Path: Path(d.dir, local), Size: size.n,
 		SHA256: hex.EncodeToString(sum.Sum(nil)), Rows: rows.total(), ModTime: fi.ModTime(),
 	}, nil
-}
-
-func tempName(local string) (string, error) {
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	dir, base := path.Split(local)
-	return dir + "." + base + ".partnerbilling-" + hex.EncodeToString(b[:]) + ".tmp", nil
 }

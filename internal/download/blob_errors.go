@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -100,13 +99,16 @@ func (r *blobReader) classify(err error) error {
 }
 
 // responseError is the blob service's error answer as a BlobError: status,
-// x-ms-error-code and the first line of the XML message, sanitised.
+// x-ms-error-code, x-ms-request-id and the first line of the XML message,
+// each through the one sanitiser (no query string, no sig= value: a proxy
+// may echo the request). The body is the at most maxErrorBody bytes the
+// transport let through (boundedTransport).
 func responseError(name string, re *azcore.ResponseError) *BlobError {
-	be := &BlobError{Name: name, StatusCode: re.StatusCode, Code: safetext.Field(re.ErrorCode)}
+	be := &BlobError{Name: name, StatusCode: re.StatusCode, Code: safetext.NoSecrets(re.ErrorCode)}
 	if re.RawResponse == nil {
 		return be
 	}
-	be.RequestID = safetext.Field(re.RawResponse.Header.Get("x-ms-request-id"))
+	be.RequestID = safetext.NoSecrets(re.RawResponse.Header.Get("x-ms-request-id"))
 	body, err := runtime.Payload(re.RawResponse)
 	if err != nil || len(body) == 0 {
 		return be
@@ -117,10 +119,10 @@ func responseError(name string, re *azcore.ResponseError) *BlobError {
 	}
 	if xml.Unmarshal(body, &x) == nil {
 		if be.Code == "" {
-			be.Code = safetext.Field(x.Code)
+			be.Code = safetext.NoSecrets(x.Code)
 		}
 		msg, _, _ := strings.Cut(strings.TrimSpace(x.Message), "\n")
-		be.Message = safetext.Field(scrub(msg))
+		be.Message = safetext.NoSecrets(msg)
 	}
 	return be
 }
@@ -141,20 +143,8 @@ func sasExpired(be *BlobError, m *graph.Manifest) bool {
 	return false
 }
 
-var (
-	queryRE = regexp.MustCompile(`\?[^\s"'<>]*`)
-	sigRE   = regexp.MustCompile(`(?i)\bsig=[^&\s"'<>]*`)
-)
-
-// scrub removes anything that looks like a query string or a signature
-// from text that may echo a URL: no SAS survives into an error.
-func scrub(s string) string {
-	s = queryRE.ReplaceAllString(s, "?[redacted]")
-	return sigRE.ReplaceAllString(s, "sig=[redacted]")
-}
-
 // transportText is a transport error without its URL (it holds the SAS).
-func transportText(err error) string { return scrub(httpx.RedactURLError(err)) }
+func transportText(err error) string { return safetext.NoSecrets(httpx.RedactURLError(err)) }
 
 // ctxErr is why ctx ended: its error (context.Canceled or
 // DeadlineExceeded, for errors.Is) with its cause when that says more
