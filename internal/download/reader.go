@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
 
 // blobReader is the raw bytes of one blob, read from as many GETs as it
@@ -134,7 +135,7 @@ func (r *blobReader) open() error {
 			}
 			r.d.opts.Log(r.ctx, "blob request", map[string]any{
 				"blob": r.name, "status": statusOf(resp), "offset": r.offset, "attempt": r.retries + 1,
-				"request_id": deref(resp.RequestID),
+				"request_id": safetext.NoSecrets(deref(resp.RequestID)),
 			})
 			return nil
 		}

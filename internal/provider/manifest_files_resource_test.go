@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/azurite"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/download"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 )
 
@@ -244,10 +245,14 @@ func TestManifestFilesErrors(t *testing.T) {
 		e.run(t, resource.TestStep{
 			Config: e.config(dir, ""),
 			ExpectError: wantError("Blob Download Failed", `Blob "part-00000.json.gz" of manifest`, "No temporary or partial file is left",
-				"giving up after 6 attempts", "not complete gzip"),
+				"not complete gzip", "it arrived complete", "not downloaded again"),
 		})
+		// Complete but not gzip: refused at once, one GET (it was six).
+		if n := len(e.store.Requests()); n > 2 {
+			t.Errorf("%d blob GETs, want the corrupt blob requested once (and the other blob at most once)", n)
+		}
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error { //nolint:errcheck // the walk reports through t
-			if err == nil && strings.Contains(p, ".partnerbilling-") {
+			if err == nil && download.IsTemporary(p) {
 				t.Errorf("temporary file left: %s", p)
 			}
 			return nil
