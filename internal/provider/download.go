@@ -96,7 +96,7 @@ func addDownloadError(into *diag.Diagnostics, err error, req downloadRequest) {
 	switch {
 	case errors.As(err, &de):
 		diags.AddAttributeError(req.directoryAttr, "Directory Not Writable",
-			fmt.Sprintf("The folder %q cannot be used to download manifest %s: %s. Nothing was requested from Microsoft.\n\n"+
+			fmt.Sprintf("The folder %q cannot be used to download manifest %s: %s. Nothing was downloaded and the manifest was not read.\n\n"+
 				"Choose a directory this process may create and write files in (check its permissions, a read-only mount, "+
 				"or a file where a folder of the path should be).", req.directory, req.manifestID, safetext.Field(capitalize(de.Err.Error()))))
 	case errors.As(err, &mc):

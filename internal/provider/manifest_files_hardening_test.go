@@ -135,7 +135,7 @@ func TestManifestFilesDirectoryNotWritable(t *testing.T) {
 		t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() }) //nolint:noctx // cleanup after t's context ended
 		e.run(t, resource.TestStep{
 			Config:      e.config(dir, ""),
-			ExpectError: wantError("Directory Not Writable", "directory", dir, "operation not permitted", "Nothing was requested"),
+			ExpectError: wantError("Directory Not Writable", "directory", dir, "operation not permitted", "the manifest was not read"),
 		})
 		if e.manifestGets() != 0 || len(e.store.Requests()) != 0 {
 			t.Errorf("%d manifest GETs, %d blob GETs; want none", e.manifestGets(), len(e.store.Requests()))

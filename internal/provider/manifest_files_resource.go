@@ -249,6 +249,11 @@ func (r *manifestFilesResource) Read(ctx context.Context, req resource.ReadReque
 	if touched {
 		resp.Diagnostics.Append(setModTimes(ctx, resp.Private, files)...)
 	}
+	if m.RetainOnDestroy.IsNull() {
+		// Recorded by a version without retain_on_destroy: its default, so
+		// that the upgrade plans no change.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("retain_on_destroy"), false)...)
+	}
 }
 
 // Update can only be a change of concurrency, retain_on_destroy or
