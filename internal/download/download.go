@@ -62,6 +62,10 @@ type Options struct {
 	// Log receives one debug line per blob request; fields hold no URL and
 	// no token.
 	Log func(ctx context.Context, msg string, fields map[string]any)
+	// Created is what PrepareDir created for this download when the caller
+	// checked the directory first (nil: Download prepares it itself). A
+	// failed Download removes each of those folders that is empty.
+	Created *Created
 }
 
 // File is one blob written to disk.
@@ -83,13 +87,26 @@ type Result struct {
 	// (0 or 1): however many blobs were refused with the expired token, one
 	// re-read serves them all.
 	SASExpiredRetries int
+	// Created is every folder the download created (the directory, its
+	// missing parents, the blobs' sub-folders): Remove's to take away.
+	Created Created
 }
 
 // Download writes every blob of m into dir (created when missing). It fails
 // on the first blob that cannot be downloaded complete, after cancelling the
-// others; a failed or interrupted Download leaves no temporary file, and the
-// files it had already put in place stay (each complete and verified).
-func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) (*Result, error) {
+// others; a failed or interrupted Download leaves no temporary file and no
+// empty folder it created, and the files it had already put in place stay
+// (each complete and verified).
+func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) (_ *Result, err error) {
+	var created Created
+	if opts.Created != nil {
+		created = *opts.Created
+	}
+	defer func() {
+		if err != nil {
+			created.RemoveEmpty(dir)
+		}
+	}()
 	if dir == "" {
 		return nil, errors.New("the download directory is empty")
 	}
@@ -122,22 +139,26 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 	if err := checkRoot(m.RootDirectory); err != nil {
 		return nil, err
 	}
-	_, statErr := os.Lstat(dir)
-	createdDir := errors.Is(statErr, fs.ErrNotExist)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the download directory: %w", err)
+	if opts.Created == nil {
+		if created, err = PrepareDir(dir); err != nil {
+			return nil, err
+		}
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening the download directory: %w", err)
 	}
 	defer root.Close()
-	newFolders := foldersToCreate(root, locals)
+	created.addFolders(foldersToCreate(root, locals))
 
 	d := &downloader{
 		opts: opts, root: root, dir: dir,
-		http: blobHTTPClient(opts.HTTPClient),
-		sas:  &sasState{manifest: m, refresh: opts.Refresh},
+		http:   boundedTransport{blobHTTPClient(opts.HTTPClient)},
+		sas:    &sasState{manifest: m, refresh: opts.Refresh},
+		finals: make(map[string]bool, len(locals)),
+	}
+	for _, l := range locals {
+		d.finals[fileKey(l)] = true
 	}
 	res := &Result{Files: make([]File, len(m.Blobs))}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -183,17 +204,14 @@ feed:
 	}
 	if firstErr != nil {
 		// Nothing partial stays: no temporary file (each worker removed its
-		// own), and no folder this call created and left empty.
-		removeEmpty(root, newFolders)
-		if createdDir {
-			_ = os.Remove(dir)
-		}
+		// own), and no folder this call created and left empty (deferred).
 		return nil, firstErr
 	}
 	for _, f := range res.Files {
 		res.TotalRows += f.Rows
 	}
 	res.SASExpiredRetries = d.sas.refreshes()
+	res.Created = created
 	return res, nil
 }
 
@@ -202,8 +220,11 @@ type downloader struct {
 	opts Options
 	root *os.Root
 	dir  string
-	http *http.Client
+	http boundedTransport
 	sas  *sasState
+	// finals is the fileKey of every file of the download: no temporary
+	// name is one of them.
+	finals map[string]bool
 }
 
 // sasState is the manifest whose SAS the blob requests use, and the one
@@ -248,6 +269,10 @@ func (s *sasState) renew(ctx context.Context, seen int) (*graph.Manifest, int, e
 	if err != nil {
 		s.err = fmt.Errorf("reading the manifest again for a fresh SAS token: %w", err)
 		return nil, s.gen, s.err
+	}
+	if err := manifestChange(s.manifest, m); err != nil {
+		s.err = err
+		return nil, s.gen, err
 	}
 	if err := checkRoot(m.RootDirectory); err != nil {
 		s.err = err

@@ -123,7 +123,7 @@ func tree(t *testing.T, dir string) []string {
 func noTemp(t *testing.T, dir string) {
 	t.Helper()
 	for _, p := range tree(t, dir) {
-		if strings.Contains(p, ".partnerbilling-") {
+		if download.IsTemporary(p) {
 			t.Errorf("temporary file left behind: %s", p)
 		}
 	}
@@ -278,7 +278,7 @@ func TestCorruptContent(t *testing.T) {
 		"truncated gzip": gz(fakegraph.ReconciliationRows("G1", 0, 50))[:300],
 		"trailing bytes": append(gz([]byte("{}\n")), "garbage"...),
 	} {
-		t.Run(name+" is refused after the retries", func(t *testing.T) {
+		t.Run(name+" arrived complete: refused at once", func(t *testing.T) {
 			e := newEnv(t, defaultFiles()[0])
 			e.store.PutRaw(e.dir, "part-00000.json.gz", data)
 			dir := t.TempDir()
@@ -286,8 +286,8 @@ func TestCorruptContent(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), `blob "part-00000.json.gz"`) || !strings.Contains(err.Error(), "gzip") {
 				t.Fatalf("err = %v, want the blob refused as not complete gzip", err)
 			}
-			if n := len(e.store.Requests()); n != 4 {
-				t.Errorf("requests = %d, want 4 (1 + 3 retries)", n)
+			if n := len(e.store.Requests()); n != 1 {
+				t.Errorf("requests = %d, want 1 (a second GET returns the same bytes)", n)
 			}
 			if got := tree(t, dir); len(got) != 0 {
 				t.Errorf("left behind: %v", got)
@@ -527,7 +527,7 @@ func TestCheckAndRemove(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rm, err := download.Remove(dir, res.Files)
+	rm, err := download.Remove(dir, res.Files, &res.Created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,7 +539,7 @@ func TestCheckAndRemove(t *testing.T) {
 	}
 	_ = os.Remove(filepath.Join(dir, "notes.txt"))
 	_ = os.Remove(f0.Path)
-	if _, err := download.Remove(dir, res.Files); err != nil {
+	if _, err := download.Remove(dir, res.Files, &res.Created); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {

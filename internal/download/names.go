@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // NameError is a blob name that cannot become a file inside the directory:
@@ -69,32 +72,54 @@ func LocalName(name string, decompress bool) (string, error) {
 
 // localNames maps every blob name to its file and refuses, before anything
 // is written, names that are hostile, repeated, or that would collide (the
-// same file twice, or a file where another blob needs a folder).
+// same file twice, or a file where another blob needs a folder) on this
+// file system or on a case-insensitive or Unicode-normalising one (macOS,
+// Windows): there the second rename would overwrite the first.
 func localNames(names []string, decompress bool) ([]string, error) {
 	out := make([]string, len(names))
-	files := make(map[string]string, len(names)) // local -> blob name
-	dirs := map[string]string{}                  // every parent folder -> a blob name needing it
+	files := make(map[string]string, len(names)) // fileKey(local) -> blob name
+	dirs := map[string]string{}                  // fileKey of every parent folder -> a blob name needing it
 	for i, n := range names {
 		local, err := LocalName(n, decompress)
 		if err != nil {
 			return nil, err
 		}
-		if other, dup := files[local]; dup {
-			if other == n {
+		key := fileKey(local)
+		if other, dup := files[key]; dup {
+			switch {
+			case other == n:
 				return nil, &NameError{Name: n, Reason: "the manifest lists it twice"}
+			case localOf(other, decompress) == local:
+				return nil, &NameError{Name: n, Reason: fmt.Sprintf("it would be written to the same file as blob %q", other)}
 			}
-			return nil, &NameError{Name: n, Reason: fmt.Sprintf("it would be written to the same file as blob %q", other)}
+			return nil, &NameError{Name: n, Reason: fmt.Sprintf("it would be the same file as blob %q on a case-insensitive or "+
+				"Unicode-normalising file system (macOS, Windows), where one would overwrite the other", other)}
 		}
-		files[local] = n
+		files[key] = n
 		for d := path.Dir(local); d != "."; d = path.Dir(d) {
-			dirs[d] = n
+			dirs[fileKey(d)] = n
 		}
 		out[i] = local
 	}
-	for local, n := range files {
-		if other, clash := dirs[local]; clash {
+	for key, n := range files {
+		if other, clash := dirs[key]; clash {
 			return nil, &NameError{Name: n, Reason: fmt.Sprintf("blob %q needs a folder of that name", other)}
 		}
 	}
 	return out, nil
+}
+
+func localOf(name string, decompress bool) string {
+	l, _ := LocalName(name, decompress)
+	return l
+}
+
+var fold = cases.Fold()
+
+// fileKey is what a case-insensitive, normalising file system sees of a
+// path: the canonical caseless form NFD(fold(NFD(s))), so that
+// "Part-1.json.gz" and "part-1.json.gz", or the NFC and NFD forms of one
+// name, have one key.
+func fileKey(local string) string {
+	return norm.NFD.String(fold.String(norm.NFD.String(local)))
 }

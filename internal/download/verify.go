@@ -59,7 +59,10 @@ func check(root *os.Root, f File) (State, time.Time, error) {
 	case err != nil && isPathConflict(err):
 		return Missing, time.Time{}, nil // a file where its folder was
 	case err != nil:
-		return Changed, time.Time{}, fmt.Errorf("reading %s: %w", f.Local, err)
+		// It can no longer be reached inside the directory (a sub-folder
+		// replaced by a symlink that leads outside, a folder that cannot be
+		// read): changed, never an error that would block plan or destroy.
+		return Changed, time.Time{}, nil
 	case !fi.Mode().IsRegular() || fi.Size() != f.Size:
 		return Changed, fi.ModTime(), nil
 	case !f.ModTime.IsZero() && fi.ModTime().Equal(f.ModTime):
@@ -67,7 +70,7 @@ func check(root *os.Root, f File) (State, time.Time, error) {
 	}
 	sum, err := hashFile(root, f.Local)
 	if err != nil {
-		return Changed, fi.ModTime(), err
+		return Changed, fi.ModTime(), nil //nolint:nilerr // unreadable counts as changed, as above
 	}
 	if sum != f.SHA256 {
 		return Changed, fi.ModTime(), nil
@@ -101,11 +104,13 @@ type Removal struct {
 }
 
 // Remove deletes the files of files that are still as written, keeps every
-// changed one (and every file it did not write), then removes the folders
-// that are left empty (dir itself included). A file already gone is no
-// error. Every file is hashed, whatever its time says: an edit that kept
-// the size and the time must not be deleted.
-func Remove(dir string, files []File) (Removal, error) {
+// changed one (and every file it did not write), then removes each folder
+// of created that it left empty (never a folder that existed before the
+// download). created nil (a download recorded before folders were) removes
+// the empty folders of the files and dir itself, as earlier versions did.
+// A file already gone is no error. Every file is hashed, whatever its time
+// says: an edit that kept the size and the time must not be deleted.
+func Remove(dir string, files []File, created *Created) (Removal, error) {
 	var out Removal
 	root, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -136,14 +141,14 @@ func Remove(dir string, files []File) (Removal, error) {
 			folders[d] = true
 		}
 	}
-	list := make([]string, 0, len(folders))
-	for d := range folders {
-		list = append(list, d)
-	}
-	removeEmpty(root, list)
 	_ = root.Close()
-	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
-		_ = os.Remove(dir) // fails when not empty: kept
+	if created == nil {
+		legacy := Created{Levels: 1}
+		for d := range folders {
+			legacy.Folders = append(legacy.Folders, d)
+		}
+		created = &legacy
 	}
+	created.RemoveEmpty(dir)
 	return out, errors.Join(errs...)
 }

@@ -97,7 +97,7 @@ func (s *Server) serveBeta(w http.ResponseWriter, r *http.Request, body []byte) 
 		}
 		return answer(Status(status, graphError(code, msg, reqID, c), headerKV...))
 	}
-	if msg := s.checkBearer(r.Header.Get("Authorization")); msg != "" {
+	if msg := s.checkBearer(r.Header.Get("Authorization"), GraphResource); msg != "" {
 		return fail(http.StatusUnauthorized, "InvalidAuthenticationToken", msg, "WWW-Authenticate", wwwAuthenticate)
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, BetaBasePath)

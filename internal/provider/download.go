@@ -44,8 +44,16 @@ type downloaded struct {
 // diagnostic or a log line.
 func (d *providerData) downloadManifest(ctx context.Context, req downloadRequest, diags *diag.Diagnostics) *downloaded {
 	ctx = tflog.SetField(ctx, "manifest_id", req.manifestID)
+	// The directory first: one that cannot be written is the user's to fix
+	// on directory, before any request.
+	created, err := download.PrepareDir(req.directory)
+	if err != nil {
+		addDownloadError(diags, err, req)
+		return nil
+	}
 	m, err := d.client.GetManifest(ctx, req.manifestID)
 	if err != nil {
+		created.RemoveEmpty(req.directory)
 		addGraphErrorAt(diags, withCause(ctx, err), "manifest", req.manifestID, "", req.manifestAttr)
 		return nil
 	}
@@ -61,7 +69,8 @@ func (d *providerData) downloadManifest(ctx context.Context, req downloadRequest
 			tflog.Info(ctx, "the blob service refused the SAS token as expired; reading the manifest again for a fresh one")
 			return d.client.GetManifest(ctx, req.manifestID)
 		},
-		OnFile: req.onFile,
+		OnFile:  req.onFile,
+		Created: &created,
 	}
 	if d.debugLines {
 		opts.Log = func(ctx context.Context, msg string, fields map[string]any) { tflog.Debug(ctx, msg, fields) }
@@ -82,7 +91,20 @@ func addDownloadError(into *diag.Diagnostics, err error, req downloadRequest) {
 	const nothingPartial = "No temporary or partial file is left in the directory; files already complete stay, and a new download (the next apply, or invoking the action again) fetches every file again."
 	var ne *download.NameError
 	var be *download.BlobError
+	var de *download.DirError
+	var mc *download.ManifestChangedError
 	switch {
+	case errors.As(err, &de):
+		diags.AddAttributeError(req.directoryAttr, "Directory Not Writable",
+			fmt.Sprintf("The folder %q cannot be used to download manifest %s: %s. Nothing was downloaded and the manifest was not read.\n\n"+
+				"Choose a directory this process may create and write files in (check its permissions, a read-only mount, "+
+				"or a file where a folder of the path should be).", req.directory, req.manifestID, safetext.Field(capitalize(de.Err.Error()))))
+	case errors.As(err, &mc):
+		diags.AddAttributeError(req.manifestAttr, "Manifest Changed During Download",
+			fmt.Sprintf("Manifest %s changed while its blobs were downloading into %q: it had eTag %q when the download started and %q "+
+				"when it was read again for a fresh SAS token (changed: %s). The download stopped instead of mixing two versions of the "+
+				"export's data. %s\n\nRun the apply again to download the current version.",
+				req.manifestID, req.directory, safetext.Field(mc.FirstETag), safetext.Field(mc.SecondETag), mc.What, nothingPartial))
 	case errors.As(err, &ne):
 		diags.AddAttributeError(req.manifestAttr, "Unsafe Blob Name",
 			fmt.Sprintf("Manifest %s lists a blob whose name cannot be a file inside %q: %s. Nothing was downloaded or written.\n\n"+

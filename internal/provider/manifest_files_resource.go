@@ -62,6 +62,7 @@ type manifestFilesModel struct {
 	TotalRows         types.Int64    `tfsdk:"total_rows"`
 	ETag              types.String   `tfsdk:"etag"`
 	SASExpiredRetries types.Int64    `tfsdk:"sas_expired_retries"`
+	RetainOnDestroy   types.Bool     `tfsdk:"retain_on_destroy"`
 }
 
 type manifestFileModel struct {
@@ -107,7 +108,7 @@ func (r *manifestFilesResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"that is renamed into place only once its gzip decoded to the end, its rows are counted and its SHA-256 is known (and the blob " +
 			"service's Content-MD5 and Content-Length agree). The SAS token and the signed URLs never become Terraform values: not in state, " +
 			"plan, diagnostics or logs. Refresh checks the files on disk and never calls the network; destroy removes only the files still " +
-			"as downloaded. " + manifestPermission,
+			"as downloaded (or nothing, with `retain_on_destroy`). " + manifestPermission + "\n\n" + manifestFilesReplacement,
 		Attributes: map[string]schema.Attribute{
 			"manifest_id": schema.StringAttribute{
 				Required:            true,
@@ -134,6 +135,10 @@ func (r *manifestFilesResource) Schema(ctx context.Context, _ resource.SchemaReq
 				MarkdownDescription: fmt.Sprintf("How many blobs download at once, 1 to %d; default %d. Changing it downloads nothing.",
 					download.MaxConcurrency, download.DefaultConcurrency),
 				Validators: []validator.Int64{namedInt64("Invalid Concurrency", int64validator.Between(1, download.MaxConcurrency))},
+			},
+			"retain_on_destroy": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: retainOnDestroyDescription,
 			},
 			"files": schema.ListNestedAttribute{
 				Computed:            true,
@@ -207,6 +212,7 @@ func (r *manifestFilesResource) Create(ctx context.Context, req resource.CreateR
 	resp.Diagnostics.Append(manifestFilesFrom(ctx, res, &m)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	resp.Diagnostics.Append(setModTimes(ctx, resp.Private, res.Files)...)
+	resp.Diagnostics.Append(setCreatedFolders(ctx, resp.Private, res.Created)...)
 	tflog.Info(ctx, "manifest downloaded", map[string]any{
 		"manifest_id": m.ManifestID.ValueString(), "files": len(res.Files), "total_rows": res.TotalRows, "sas_expired_retries": res.SASExpiredRetries,
 	})
@@ -243,23 +249,35 @@ func (r *manifestFilesResource) Read(ctx context.Context, req resource.ReadReque
 	if touched {
 		resp.Diagnostics.Append(setModTimes(ctx, resp.Private, files)...)
 	}
+	if m.RetainOnDestroy.IsNull() {
+		// Recorded by a version without retain_on_destroy: its default, so
+		// that the upgrade plans no change.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("retain_on_destroy"), false)...)
+	}
 }
 
-// Update can only be a change of concurrency or timeouts: recorded,
-// nothing downloaded.
+// Update can only be a change of concurrency, retain_on_destroy or
+// timeouts: recorded, nothing downloaded.
 func (r *manifestFilesResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	resp.State.Raw = req.Plan.Raw.Copy()
 }
 
 // Delete removes the files that are still as downloaded and keeps every
-// other file; a changed one is named in a warning. The directory goes too
-// when it is then empty.
+// other file; a changed one is named in a warning. The folders the download
+// created go too when they are then empty. With retain_on_destroy it
+// removes nothing.
 func (r *manifestFilesResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	m, files := stateFiles(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	rm, err := download.Remove(m.Directory.ValueString(), files)
+	if m.RetainOnDestroy.ValueBool() {
+		tflog.Info(ctx, "retain_on_destroy is true: the downloaded files and their folders were kept", map[string]any{
+			"manifest_id": m.ManifestID.ValueString(), "directory": m.Directory.ValueString(), "files": len(files),
+		})
+		return
+	}
+	rm, err := download.Remove(m.Directory.ValueString(), files, createdFolders(ctx, req.Private))
 	if len(rm.Kept) > 0 {
 		resp.Diagnostics.AddWarning("Changed Files Kept",
 			fmt.Sprintf("%d file(s) in %q changed since they were downloaded and were kept: %s. Every other downloaded file was removed.",
