@@ -1,0 +1,168 @@
+package download
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
+)
+
+// BlobError is a blob that could not be downloaded complete. It names the
+// blob, never its URL or the SAS token.
+type BlobError struct {
+	Name       string
+	StatusCode int    // the blob service's HTTP status; 0 when none was received
+	Code       string // x-ms-error-code, sanitised
+	Message    string // the service's message (first line), sanitised
+	RequestID  string // x-ms-request-id
+	Err        error  // what went wrong otherwise (a cut body, corrupt gzip, a file error)
+}
+
+func (e *BlobError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "blob %q: ", e.Name)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+		if e.Code != "" {
+			b.WriteString(" " + e.Code)
+		}
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+		if e.RequestID != "" {
+			b.WriteString(" (x-ms-request-id " + e.RequestID + ")")
+		}
+		if e.Err != nil {
+			b.WriteString("; ")
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *BlobError) Unwrap() error { return e.Err }
+
+// restartError is content that arrived whole but is wrong (corrupt gzip, an
+// MD5 mismatch, a blob that changed under a resume): the blob is downloaded
+// again from its first byte, within the same retry budget.
+type restartError struct{ cause error }
+
+func (e *restartError) Error() string { return e.cause.Error() }
+
+func (e *restartError) Unwrap() error { return e.cause }
+
+// fileError is a failure of the local file system: never retried.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+
+func (e *fileError) Unwrap() error { return e.err }
+
+// fileWriter tags its errors as the file's, so that a full disk is not
+// taken for a broken download.
+type fileWriter struct{ f *os.File }
+
+func (w fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = &fileError{err}
+	}
+	return n, err
+}
+
+// classify turns what stopped the copy into a BlobError, a file error, or
+// a restart (content that is not whole gzip).
+func (r *blobReader) classify(err error) error {
+	var be *BlobError
+	var fe *fileError
+	switch {
+	case errors.As(err, &be), errors.As(err, &fe):
+		return err
+	case r.ctx.Err() != nil:
+		return ctxErr(r.ctx)
+	}
+	// Everything else came from decoding: a gzip header, checksum or
+	// deflate error, or the content ending inside the gzip stream.
+	return &restartError{fmt.Errorf("its content is not complete gzip: %w", err)}
+}
+
+// responseError is the blob service's error answer as a BlobError: status,
+// x-ms-error-code and the first line of the XML message, sanitised.
+func responseError(name string, re *azcore.ResponseError) *BlobError {
+	be := &BlobError{Name: name, StatusCode: re.StatusCode, Code: safetext.Field(re.ErrorCode)}
+	if re.RawResponse == nil {
+		return be
+	}
+	be.RequestID = safetext.Field(re.RawResponse.Header.Get("x-ms-request-id"))
+	body, err := runtime.Payload(re.RawResponse)
+	if err != nil || len(body) == 0 {
+		return be
+	}
+	var x struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	if xml.Unmarshal(body, &x) == nil {
+		if be.Code == "" {
+			be.Code = safetext.Field(x.Code)
+		}
+		msg, _, _ := strings.Cut(strings.TrimSpace(x.Message), "\n")
+		be.Message = safetext.Field(scrub(msg))
+	}
+	return be
+}
+
+// sasExpired: a 403 that says the SAS no longer holds (AuthenticationFailed,
+// which Azure answers to an expired or mis-signed token, or a message about
+// expiry or the signature), or a token whose se= has passed.
+func sasExpired(be *BlobError, m *graph.Manifest) bool {
+	msg := strings.ToLower(be.Message)
+	if be.Code == "AuthenticationFailed" || strings.Contains(msg, "expir") || strings.Contains(msg, "signature") {
+		return true
+	}
+	if se, ok := graph.SASExpiry(m.SASToken); ok {
+		if t, err := time.Parse(time.RFC3339Nano, se); err == nil && !time.Now().Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	queryRE = regexp.MustCompile(`\?[^\s"'<>]*`)
+	sigRE   = regexp.MustCompile(`(?i)\bsig=[^&\s"'<>]*`)
+)
+
+// scrub removes anything that looks like a query string or a signature
+// from text that may echo a URL: no SAS survives into an error.
+func scrub(s string) string {
+	s = queryRE.ReplaceAllString(s, "?[redacted]")
+	return sigRE.ReplaceAllString(s, "sig=[redacted]")
+}
+
+// transportText is a transport error without its URL (it holds the SAS).
+func transportText(err error) string { return scrub(httpx.RedactURLError(err)) }
+
+// ctxErr is why ctx ended: its error (context.Canceled or
+// DeadlineExceeded, for errors.Is) with its cause when that says more
+// ("interrupted (Ctrl-C)").
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
+}
