@@ -14,11 +14,13 @@ import (
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 )
 
-// TestConnectionsAreReusedAcrossBlobs downloads 3 × concurrency blobs
+// TestConnectionsAreReusedAcrossBlobs downloads 4 × concurrency blobs
 // through the transport the package builds when the caller gives no client
 // (the provider's case), at the default and at the maximum concurrency,
-// and counts the TLS handshakes: one per connection, at most one per
-// worker, never one per blob.
+// and counts the TLS handshakes: about one per worker, never one per blob.
+// (A few more than the workers are allowed: net/http hands a finished
+// body's connection back to the pool asynchronously, and a worker whose
+// next request comes first dials a connection of its own.)
 func TestConnectionsAreReusedAcrossBlobs(t *testing.T) {
 	t.Parallel()
 	srv, err := fakegraph.Start()
@@ -42,7 +44,7 @@ func TestConnectionsAreReusedAcrossBlobs(t *testing.T) {
 		t.Run(fmt.Sprintf("concurrency %d", conc), func(t *testing.T) {
 			id := fmt.Sprintf("conn-%d", conc)
 			var files []fakegraph.BlobFile
-			for i := range 3 * conc {
+			for i := range 4 * conc {
 				files = append(files, fakegraph.BlobFile{Name: fmt.Sprintf("part-%05d.json.gz", i), Content: fakegraph.ReconciliationRows("G1", i, 3)})
 			}
 			gm, err := graph.DecodeManifest([]byte(store.Publish(id, time.Now().Add(time.Hour), files...).Body()))
@@ -63,13 +65,13 @@ func TestConnectionsAreReusedAcrossBlobs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Files) != 3*conc || gets.Load() != int64(3*conc) {
-				t.Fatalf("%d files from %d GETs, want %d of each", len(res.Files), gets.Load(), 3*conc)
+			if len(res.Files) != 4*conc || gets.Load() != int64(4*conc) {
+				t.Fatalf("%d files from %d GETs, want %d of each", len(res.Files), gets.Load(), 4*conc)
 			}
-			if n := handshakes.Load(); n > int64(conc) {
-				t.Errorf("%d TLS handshakes for %d blobs at concurrency %d: connections were not kept alive from one blob to the next", n, 3*conc, conc)
+			if n := handshakes.Load(); n > int64(conc+conc/2) {
+				t.Errorf("%d TLS handshakes for %d blobs at concurrency %d: connections were not kept alive from one blob to the next", n, 4*conc, conc)
 			}
-			t.Logf("%d blobs, concurrency %d: %d TLS handshakes", 3*conc, conc, handshakes.Load())
+			t.Logf("%d blobs, concurrency %d: %d TLS handshakes", 4*conc, conc, handshakes.Load())
 		})
 	}
 }
