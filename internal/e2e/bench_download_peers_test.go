@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5" //nolint:gosec // the floor does what the provider does: Content-MD5
@@ -288,24 +289,48 @@ func runPeer(t *testing.T, name string, args ...string) benchRun {
 
 func runPeerEnv(t *testing.T, env []string, name string, args ...string) benchRun {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), name, args...)
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, args...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Peak RSS from /proc while it runs, once the process is the peer's
+	// image: the kernel's maxrss of a child also counts the pages it
+	// shared with this (large) process before its exec.
+	done := make(chan struct{})
+	var peak int64
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		pid := cmd.Process.Pid
+		for {
+			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && filepath.Base(exe) == filepath.Base(bin) {
+				peak = max(peak, readVmHWM(pid))
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	err = cmd.Wait()
 	wall := time.Since(start)
+	close(done)
+	<-sampled
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", name, err, out.String())
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r := benchRun{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
-	if ru != nil {
-		r.rssKiB = ru.Maxrss
-	}
-	return r
+	return benchRun{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), rssKiB: peak}
 }
 
 // curlArgs is a curl run over every blob of wl into a new folder, from a
@@ -352,9 +377,10 @@ func runRclone(t *testing.T, wl *benchWorkload, store *fakegraph.BlobStore, ca s
 }
 
 // floor is the verification floor: every blob of wl, from memory, through
-// what the provider must do with it (the file write, MD5, SHA-256, gzip
-// decode with klauspost/compress, row count), at most conc at once; CPU is
-// this process's (getrusage) over the run.
+// what the provider must do with it (the file write, MD5 and SHA-256 in
+// 256 KiB chunks, then the gzip decode with klauspost/compress and a count
+// of the lines), one goroutine per blob, at most conc at once; CPU is this
+// process's (getrusage) over the run.
 func (wl *benchWorkload) floor(t *testing.T, conc int) benchRun {
 	t.Helper()
 	dir := t.TempDir()
@@ -399,26 +425,34 @@ func floorOne(path string, blob []byte, buf []byte) error {
 	}
 	defer f.Close()
 	m, s := md5.New(), sha256.New() //nolint:gosec // see the import
-	zr, err := kgzip.NewReader(io.TeeReader(bytes.NewReader(blob), io.MultiWriter(f, m, s)))
+	for off := 0; off < len(blob); off += len(buf) {
+		c := blob[off:min(off+len(buf), len(blob))]
+		_, _ = m.Write(c)
+		_, _ = s.Write(c)
+		if _, err := f.Write(c); err != nil {
+			return err
+		}
+	}
+	_, _ = m.Sum(nil), s.Sum(nil)
+	zr, err := kgzip.NewReader(bufio.NewReaderSize(bytes.NewReader(blob), 64<<10))
 	if err != nil {
 		return err
 	}
-	rows := 0
-	for {
-		n, err := zr.Read(buf)
-		rows += bytes.Count(buf[:n], []byte("\n"))
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	var rows lineCount
+	if _, err := io.Copy(&rows, zr); err != nil {
+		return err
 	}
 	if rows == 0 {
 		return fmt.Errorf("%s: no rows", path)
 	}
-	_, _ = m.Sum(nil), s.Sum(nil)
 	return f.Sync()
+}
+
+type lineCount int64
+
+func (c *lineCount) Write(p []byte) (int, error) {
+	*c += lineCount(bytes.Count(p, []byte("\n")))
+	return len(p), nil
 }
 
 // buildProviderAt builds the provider of git revision rev (from `git
