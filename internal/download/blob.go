@@ -1,15 +1,9 @@
 package download
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"crypto/md5" //nolint:gosec // Content-MD5 is the blob service's integrity header, not a security measure
-	"crypto/sha256"
-	"encoding/hex"
+	"context" //nolint:gosec // Content-MD5 is the blob service's integrity header, not a security measure
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -113,27 +107,9 @@ func (d *downloader) write(r *blobReader, local string) (File, error) {
 			_ = d.root.Remove(tmp)
 		}
 	}()
-	sum, contentMD5, rows := sha256.New(), md5.New(), &rowCounter{} //nolint:gosec // see the import
-	size := &countWriter{}
-	buf := make([]byte, copyBufferSize)
-	var raw io.Reader
-	var out io.Writer
-	if d.opts.Decompress {
-		raw = io.TeeReader(r, contentMD5)
-		out = io.MultiWriter(fileWriter{f}, sum, size, rows)
-	} else {
-		raw = io.TeeReader(r, io.MultiWriter(contentMD5, fileWriter{f}, sum, size))
-		out = rows
-	}
-	br := bufio.NewReaderSize(raw, 64<<10)
-	if err := decodeGzip(br, out, buf); err != nil {
-		return File{}, r.undecodable(err, br, contentMD5)
-	}
-	if r.total >= 0 && r.offset != r.total {
-		return File{}, &restartError{fmt.Errorf("%d bytes arrived, the blob service announced %d", r.offset, r.total)}
-	}
-	if r.md5 != nil && !bytes.Equal(contentMD5.Sum(nil), r.md5) {
-		return File{}, &restartError{errors.New("its content does not match the Content-MD5 the blob service sent")}
+	st, err := d.stream(r, fileWriter{f})
+	if err != nil {
+		return File{}, err
 	}
 	if err := f.Sync(); err != nil {
 		return File{}, &fileError{err}
@@ -150,10 +126,10 @@ func (d *downloader) write(r *blobReader, local string) (File, error) {
 		return File{}, &fileError{err}
 	}
 	d.opts.Log(r.ctx, "blob downloaded", map[string]any{
-		"blob": r.name, "file": local, "bytes": size.n, "rows": rows.total(), "retries": r.retries,
+		"blob": r.name, "file": local, "bytes": st.size, "rows": st.rows, "retries": r.retries,
 	})
 	return File{
-		Name: r.name, Local: local, Path: Path(d.dir, local), Size: size.n,
-		SHA256: hex.EncodeToString(sum.Sum(nil)), Rows: rows.total(), ModTime: fi.ModTime(),
+		Name: r.name, Local: local, Path: Path(d.dir, local), Size: st.size,
+		SHA256: st.sha256, Rows: st.rows, ModTime: fi.ModTime(),
 	}, nil
 }

@@ -32,8 +32,8 @@ import (
 
 // Defaults and bounds of Options.Concurrency.
 const (
-	DefaultConcurrency = 4
-	MaxConcurrency     = 16
+	DefaultConcurrency = 8
+	MaxConcurrency     = 32
 )
 
 // Options adjust Download. Refresh is required (an expired SAS needs it);

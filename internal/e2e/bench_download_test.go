@@ -1,10 +1,8 @@
-//go:build unix
+//go:build linux
 
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"os"
@@ -17,23 +15,6 @@ import (
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 )
-
-// storedGzip is content as a gzip of stored (uncompressed) blocks: a blob
-// of about len(content) bytes, quick to make at any size.
-func storedGzip(content []byte) []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(content) + len(content)/1000 + 64)
-	w, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
-	_, _ = w.Write(content)
-	_ = w.Close()
-	return buf.Bytes()
-}
-
-// jsonLines is about size bytes of JSON Lines (one reconciliation row repeated).
-func jsonLines(size int) []byte {
-	row := fakegraph.ReconciliationRows("G016907411", 0, 1)
-	return bytes.Repeat(row, size/len(row)+1)
-}
 
 // publishRaw serves blobs (already gzip) as manifest id; it returns the
 // manifest.
@@ -49,7 +30,8 @@ func publishRaw(srv *fakegraph.Server, store *fakegraph.BlobStore, id string, bl
 	return m
 }
 
-// TestBenchDownload is `make bench`'s download rows: 8 blobs of 4 MiB from a
+// TestBenchDownload is `make bench`'s download rows: 8 blobs of 4 MiB (level-6
+// gzip of billing rows) from a
 // blob store that answers each request 50 ms late, fetched by curl one after
 // another through the ephemeral resource's URLs, by download.Download (the
 // resource's code) at concurrency 4, and by a whole `terraform apply` of
@@ -70,10 +52,12 @@ resource "partnerbilling_manifest_files" "bench" {
 }
 `)
 	store := w.blobStore(t)
-	blob := storedGzip(jsonLines(4 << 20))
+	// Level-6 gzip of billing rows (bench_download_data_test.go): decoding
+	// costs what it costs with a real export.
+	pool := loadBenchPool(t)
 	blobs := map[string][]byte{}
 	for i := range 8 {
-		blobs[fmt.Sprintf("part-%05d.json.gz", i)] = blob
+		blobs[fmt.Sprintf("part-%05d.json.gz", i)] = pool.Large[i]
 	}
 	m := publishRaw(w.srv, store, id, blobs)
 	store.SetLatency(50 * time.Millisecond)
@@ -126,7 +110,7 @@ resource "partnerbilling_manifest_files" "bench" {
 	// Peak RSS of the provider: one 4 MiB blob, then one 1 GiB blob.
 	store.SetLatency(0)
 	rss := func(size int) int64 {
-		publishRaw(w.srv, store, id, map[string][]byte{"big.json.gz": storedGzip(jsonLines(size))})
+		publishRaw(w.srv, store, id, map[string][]byte{"big.json.gz": pool.largeBlob(0, size)})
 		_ = os.RemoveAll(filepath.Join(w.dir, "downloads"))
 		_ = os.Remove(filepath.Join(w.dir, "terraform.tfstate"))
 		ctx, cancel := context.WithCancel(t.Context())

@@ -125,7 +125,7 @@ func fileChecks(dir string, files []fakegraph.BlobFile, decompress bool) []state
 		statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("total_rows"), knownvalue.Int64Exact(total)),
 		statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("etag"), knownvalue.StringExact("WYjLro78HdMg6vUWR")),
 		statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("sas_expired_retries"), knownvalue.Int64Exact(0)),
-		statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("concurrency"), knownvalue.Int64Exact(4)),
+		statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("concurrency"), knownvalue.Int64Exact(8)),
 		statecheck.ExpectKnownValue(filesAddr, tfjsonpath.New("decompress"), knownvalue.Bool(decompress)),
 		statecheck.ExpectKnownOutputValue("rows", knownvalue.Int64Exact(total)),
 	}
@@ -275,7 +275,7 @@ func TestManifestFilesErrors(t *testing.T) {
 	t.Run("validation", func(t *testing.T) {
 		e := newEnv(t)
 		for extra, want := range map[string]string{
-			`concurrency = 17`:           "concurrency value must be between 1 and 16, got: 17",
+			`concurrency = 33`:           "concurrency value must be between 1 and 32, got: 33",
 			`timeouts { create = "0s" }`: `timeouts.create: "0s" is not a positive duration`,
 			`manifest_id = "../x"`:       "Invalid Manifest ID",
 			`directory = ""`:             "directory string length must be at least 1",

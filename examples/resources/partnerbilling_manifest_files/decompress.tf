@@ -1,4 +1,4 @@
-# Last month's unbilled usage as plain JSON Lines files (no .gz), eight
+# Last month's unbilled usage as plain JSON Lines files (no .gz), sixteen
 # blobs at a time, with up to two hours for the download. The apply fails
 # when the files hold no row at all.
 resource "partnerbilling_unbilled_usage_export" "last_month" {
@@ -10,7 +10,7 @@ resource "partnerbilling_manifest_files" "last_month" {
   manifest_id = partnerbilling_unbilled_usage_export.last_month.manifest_id
   directory   = "${path.root}/usage/unbilled"
   decompress  = true
-  concurrency = 8
+  concurrency = 16
 
   timeouts {
     create = "2h"
