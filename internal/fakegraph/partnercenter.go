@@ -1,6 +1,7 @@
 package fakegraph
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -206,10 +207,10 @@ func InvoicePage(next string, items ...string) string {
 }
 
 func invoicePage(total int, self, next string, items []string) string {
-	links := fmt.Sprintf(`"self": {"uri": %s, "method": "GET", "headers": []}`, jsonString(self))
+	links := fmt.Sprintf(`"self": {"uri": %s, "method": "GET", "headers": []}`, linkString(self))
 	if next != "" {
 		links += fmt.Sprintf(`,
-    "next": {"uri": %s, "method": "GET", "headers": []}`, jsonString(next))
+    "next": {"uri": %s, "method": "GET", "headers": []}`, linkString(next))
 	}
 	return fmt.Sprintf(`{
   "totalCount": %d,
@@ -219,6 +220,16 @@ func invoicePage(total int, self, next string, items []string) string {
   },
   "attributes": {"objectType": "Collection"}
 }`, total, strings.Join(items, ",\n"), links)
+}
+
+// linkString is a JSON string with "&" as is, the way Partner Center sends
+// its links (jsonString would write \u0026).
+func linkString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // PartnerCenterError is an error answer in Partner Center's shape, with
@@ -251,7 +262,7 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request) int 
 		}
 		return s.send(w, r, resp, h)
 	}
-	if msg := s.checkBearer(r.Header.Get("Authorization")); msg != "" {
+	if msg := s.checkBearer(r.Header.Get("Authorization"), PartnerCenterResource); msg != "" {
 		return answer(PartnerCenterError(http.StatusUnauthorized, "401", "Unauthorized: "+msg))
 	}
 	if r.URL.Path != InvoicesPath {
