@@ -24,6 +24,7 @@ import (
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/auth"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/partnercenter"
 )
 
 var (
@@ -82,6 +83,7 @@ type partnerBillingProvider struct {
 	version      string
 	httpClient   *http.Client
 	graphOptions []graph.Option
+	pcOptions    []partnercenter.Option // WithPartnerCenterOptions
 	authSleep    func(ctx context.Context, d time.Duration) error
 	interrupt    context.Context
 	noDebugLines bool
@@ -92,8 +94,10 @@ type partnerBillingProvider struct {
 // providerData is what Configure hands to data sources and resources.
 type providerData struct {
 	client    *graph.Client
-	blobHTTP  *http.Client    // blob downloads; nil: the system roots
-	interrupt context.Context // nil: nothing interrupts reads
+	invoices  *partnercenter.Client // Partner Center, with its own token scope
+	tenantID  string                // as configured ("" with MSI or the CLI's default), for the App management hint
+	blobHTTP  *http.Client          // blob downloads; nil: the system roots
+	interrupt context.Context       // nil: nothing interrupts reads
 	// debugLines: somebody may see the provider's DEBUG lines (see Serve),
 	// so the hot reads compute their fields.
 	debugLines bool
@@ -166,6 +170,7 @@ type providerModel struct {
 	UseMSI                    types.Bool   `tfsdk:"use_msi"`
 	UseCLI                    types.Bool   `tfsdk:"use_cli"`
 	GraphEndpoint             types.String `tfsdk:"graph_endpoint"`
+	PartnerCenterEndpoint     types.String `tfsdk:"partner_center_endpoint"`
 	AuthorityHost             types.String `tfsdk:"authority_host"`
 	MaxRetries                types.Int64  `tfsdk:"max_retries"`
 }
@@ -271,6 +276,12 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 				MarkdownDescription: "The Microsoft Graph endpoint, `https://host[:port]` with no path; requests go to `{graph_endpoint}/v1.0/...`. " +
 					"Falls back to `PARTNERBILLING_GRAPH_ENDPOINT`, then `" + graph.DefaultEndpoint + "`.",
 			},
+			argPartnerCenterEndpoint: schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The Partner Center REST API endpoint, `https://host[:port]` with no path; `partnerbilling_invoices` reads `{partner_center_endpoint}/v1/invoices`. " +
+					"Falls back to `PARTNERBILLING_PARTNER_CENTER_ENDPOINT`, then `" + partnercenter.DefaultEndpoint + "`. " +
+					"Its token is requested for the scope `" + auth.PartnerCenterScope + "` whatever the endpoint, and only when invoices are read.",
+			},
 			auth.ArgAuthorityHost: schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "The Microsoft Entra login host; tokens come from `{authority_host}/{tenant_id}`. " +
@@ -297,6 +308,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	authCfg := s.authConfig(cfg)
 	endpoint := s.str(cfg.GraphEndpoint, argGraphEndpoint)
 	maxRetries := s.int(cfg.MaxRetries, argMaxRetries, 5, 0, 100)
+	pcEndpoint := s.partnerCenterEndpoint(cfg.PartnerCenterEndpoint)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -319,10 +331,11 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		return
 	}
 
+	userAgent := fmt.Sprintf("terraform-provider-partnerbilling/%s Terraform/%s", p.version, req.TerraformVersion)
 	opts := []graph.Option{
 		graph.WithEndpoint(endpoint),
 		graph.WithMaxRetries(maxRetries),
-		graph.WithUserAgent(fmt.Sprintf("terraform-provider-partnerbilling/%s Terraform/%s", p.version, req.TerraformVersion)),
+		graph.WithUserAgent(userAgent),
 	}
 	if !p.noDebugLines {
 		opts = append(opts, graph.WithLogger(func(ctx context.Context, msg string, fields map[string]any) { tflog.Debug(ctx, msg, fields) }))
@@ -335,10 +348,15 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		resp.Diagnostics.AddError("Invalid Provider Configuration", "The Graph client could not be built: "+err.Error())
 		return
 	}
+	invoices, err := p.partnerCenterClient(cred, client.RetryPolicy(), pcEndpoint, userAgent)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Provider Configuration", "The Partner Center client could not be built: "+err.Error())
+		return
+	}
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
-		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
+		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "partner_center_endpoint": pcEndpoint, "max_retries": maxRetries,
 	})
-	data := &providerData{client: client, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines}
+	data := &providerData{client: client, invoices: invoices, tenantID: authCfg.TenantID, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines}
 	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -350,6 +368,7 @@ func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasou
 	return []func() datasource.DataSource{
 		NewOperationDataSource,
 		NewManifestDataSource,
+		NewInvoicesDataSource,
 	}
 }
 

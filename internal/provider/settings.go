@@ -16,11 +16,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/auth"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/partnercenter"
 )
 
 const (
 	argGraphEndpoint = "graph_endpoint"
 	argMaxRetries    = "max_retries"
+
+	argPartnerCenterEndpoint = "partner_center_endpoint"
 )
 
 // envVars lists, per argument, the environment variables read (in order)
@@ -45,6 +48,7 @@ var envVars = map[string][]string{
 	argGraphEndpoint:                  {"PARTNERBILLING_GRAPH_ENDPOINT"},
 	auth.ArgAuthorityHost:             {"PARTNERBILLING_AUTHORITY_HOST"},
 	argMaxRetries:                     {"PARTNERBILLING_MAX_RETRIES"},
+	argPartnerCenterEndpoint:          {"PARTNERBILLING_PARTNER_CENTER_ENDPOINT"},
 }
 
 // envHint names an argument's environment variables for messages.
@@ -96,6 +100,25 @@ func (s settings) authConfig(m providerModel) auth.Config {
 		UseMSI:                    s.bool(m.UseMSI, auth.ArgUseMSI),
 		UseCLI:                    s.bool(m.UseCLI, auth.ArgUseCLI),
 	})
+}
+
+// partnerCenterEndpoint reads partner_center_endpoint (default
+// partnercenter.DefaultEndpoint) and checks it as graph_endpoint is checked;
+// an error never repeats a userinfo part.
+func (s settings) partnerCenterEndpoint(v types.String) string {
+	endpoint := s.str(v, argPartnerCenterEndpoint)
+	if endpoint == "" && !v.IsUnknown() {
+		endpoint = partnercenter.DefaultEndpoint
+	}
+	if endpoint == "" {
+		return ""
+	}
+	if _, err := partnercenter.ParseEndpoint(endpoint); err != nil {
+		s.diags.AddAttributeError(path.Root(argPartnerCenterEndpoint), "Invalid Partner Center Endpoint",
+			fmt.Sprintf("%s.\n\nSet the %s argument or %s to an https URL such as %s.",
+				capitalize(err.Error()), argPartnerCenterEndpoint, envHint(argPartnerCenterEndpoint), partnercenter.DefaultEndpoint))
+	}
+	return endpoint
 }
 
 func (s settings) unknown(arg string) {
