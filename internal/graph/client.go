@@ -5,7 +5,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -460,13 +459,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 }
 
 // newGUID returns a random (version 4) GUID for client-request-id.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func newGUID() string { return httpx.NewGUID() }
 
 func plural(n int, noun string) string {
 	if n == 1 {

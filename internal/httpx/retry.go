@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"context"
+	crand "crypto/rand"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -154,4 +156,14 @@ func allDigits(s string) bool {
 func ReadCapped(r io.Reader, limit int64) (body []byte, tooLarge bool, err error) {
 	body, err = io.ReadAll(io.LimitReader(r, limit+1))
 	return body, int64(len(body)) > limit, err
+}
+
+// NewGUID returns a random (version 4) GUID in lower case, for the request
+// ids a client sends (client-request-id, MS-RequestId, MS-CorrelationId).
+func NewGUID() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -7,7 +7,6 @@ package partnercenter
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -194,10 +193,4 @@ func trimSlash(s string) string {
 }
 
 // newGUID returns a random (version 4) GUID for MS-RequestId and MS-CorrelationId.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func newGUID() string { return httpx.NewGUID() }
