@@ -390,6 +390,10 @@ func TestUnreadableBodies(t *testing.T) {
 			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want a DecodeError containing %q", err, tc.want)
 			}
+			sent := f.srv.PartnerCenterRequests()[0].Header
+			if !strings.Contains(err.Error(), "(MS-RequestId: "+sent.Get("MS-RequestId")+", MS-CorrelationId: "+sent.Get("MS-CorrelationId")+")") {
+				t.Errorf("error %v does not name the request's MS-RequestId and MS-CorrelationId", err)
+			}
 		})
 	}
 }

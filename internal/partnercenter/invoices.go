@@ -60,6 +60,9 @@ func (c *Client) ListInvoices(ctx context.Context) ([]Invoice, error) {
 		if err != nil {
 			return nil, resp.decodeError(err)
 		}
+		if err := checkInvoices(pageItems); err != nil {
+			return nil, resp.decodeError(err)
+		}
 		items = append(items, pageItems...)
 		if link == "" {
 			break
@@ -206,6 +209,21 @@ func flatten(items []rawInvoice) ([]Invoice, error) {
 	return out, nil
 }
 
+// checkInvoices refuses a page with an invoice (or a nested amendment)
+// that has no id or no readable invoiceDate: it could be neither keyed nor
+// placed in time.
+func checkInvoices(items []rawInvoice) error {
+	for _, r := range items {
+		if _, err := invoiceFrom(r); err != nil {
+			return err
+		}
+		if err := checkInvoices(r.Amendments); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func invoiceFrom(r rawInvoice) (Invoice, error) {
 	str := func(p *string) string {
 		if p == nil {
@@ -220,13 +238,11 @@ func invoiceFrom(r rawInvoice) (Invoice, error) {
 		TotalCharges: r.TotalCharges.String(), PaidAmount: r.PaidAmount.String(), AmendsOf: str(r.AmendsOf),
 	}
 	if strings.TrimSpace(inv.ID) == "" {
-		return Invoice{}, &DecodeError{Path: apiPrefix + "/invoices", StatusCode: 200, ContentType: "application/json",
-			Err: errors.New("an invoice without an id")}
+		return Invoice{}, errors.New("an invoice without an id")
 	}
 	d, ok := parseTime(inv.InvoiceDate)
 	if !ok {
-		return Invoice{}, &DecodeError{Path: apiPrefix + "/invoices", StatusCode: 200, ContentType: "application/json",
-			Err: fmt.Errorf("invoice %q has no readable invoiceDate (%q)", inv.ID, inv.InvoiceDate)}
+		return Invoice{}, fmt.Errorf("invoice %q has no readable invoiceDate (%q)", inv.ID, inv.InvoiceDate)
 	}
 	inv.Date = d
 	return inv, nil
