@@ -94,13 +94,17 @@ type partnerBillingProvider struct {
 // providerData is what Configure hands to data sources and resources.
 type providerData struct {
 	client    *graph.Client
-	invoices  *partnercenter.Client // Partner Center, with its own token scope
-	tenantID  string                // as configured ("" with MSI or the CLI's default), for the App management hint
-	blobHTTP  *http.Client          // blob downloads; nil: the system roots
-	interrupt context.Context       // nil: nothing interrupts reads
+	blobHTTP  *http.Client    // blob downloads; nil: the system roots
+	interrupt context.Context // nil: nothing interrupts reads
 	// debugLines: somebody may see the provider's DEBUG lines (see Serve),
 	// so the hot reads compute their fields.
 	debugLines bool
+
+	// invoices is the Partner Center client, with its own token scope;
+	// tenantID is tenant_id as configured ("" with MSI or the CLI's
+	// default), named in the App management hint.
+	invoices *partnercenter.Client
+	tenantID string
 }
 
 // The kinds of Terraform type, as STYLE rule 3's Configure summaries name them.
