@@ -6,7 +6,8 @@
 //
 // Once it listens, it writes the CA certificate to -ca-file and then, atomically,
 // a sourceable -env-file that points the provider at the fake:
-// PARTNERBILLING_GRAPH_ENDPOINT, PARTNERBILLING_AUTHORITY_HOST, ARM_TENANT_ID,
+// PARTNERBILLING_GRAPH_ENDPOINT, PARTNERBILLING_AUTHORITY_HOST,
+// PARTNERBILLING_PARTNER_CENTER_ENDPOINT, ARM_TENANT_ID,
 // ARM_CLIENT_ID, ARM_CLIENT_SECRET, SSL_CERT_FILE and CURL_CA_BUNDLE (curl
 // reads its CA bundle from there, not from SSL_CERT_FILE).
 //
@@ -18,7 +19,10 @@
 // 0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90 has failed with code "5000",
 // "No data available". The four export endpoints start real exports: each
 // new operation answers "running" (Retry-After: 1) three times, then succeeds
-// with a fresh manifest whose blobs are on the blob store too.
+// with a fresh manifest whose blobs are on the blob store too. Partner
+// Center's GET /v1/invoices lists fakegraph.DocInvoices: OneTime invoice
+// G016907411 with an adjustment note amending it, Recurring invoice
+// D02005YFHI, and an October OneTime invoice with its void note.
 package main
 
 import (
@@ -94,6 +98,7 @@ func run() error {
 		fakegraph.BlobFile{Name: "part-00001-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz", Content: fakegraph.ReconciliationRows(demoInvoice, 4, 3)})
 	s.ScriptOperation(failOperationID, fakegraph.OK(fakegraph.Failed(failOperationID, "5000", "No data available")))
 	s.SetExportDefault(fakegraph.ExportOperation{Polls: 3, RetryAfter: "1"})
+	s.SetInvoices(fakegraph.DocInvoices...)
 
 	if *caFile != "" {
 		if err := s.WriteCACert(*caFile); err != nil {
@@ -109,6 +114,7 @@ func run() error {
 		for _, kv := range [][2]string{
 			{"PARTNERBILLING_GRAPH_ENDPOINT", s.URL()},
 			{"PARTNERBILLING_AUTHORITY_HOST", s.URL()},
+			{"PARTNERBILLING_PARTNER_CENTER_ENDPOINT", s.URL()},
 			{"ARM_TENANT_ID", demoTenantID},
 			{"ARM_CLIENT_ID", demoClientID},
 			{"ARM_CLIENT_SECRET", secret},

@@ -36,10 +36,10 @@ func clean(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// cut shortens s to max runes, ending in "…" where cut.
-func cut(s string, max int) string {
-	if r := []rune(s); len(r) > max {
-		return string(r[:max]) + "…"
+// cut shortens s to n runes, ending in "…" where cut.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
 	return s
 }

@@ -17,6 +17,7 @@
 //   - POST AzurePipelinesOIDCPath (Azure Pipelines OIDC token requests)
 //   - GET  /v1.0/reports/partners/billing/operations/{id}
 //   - GET  /v1.0/reports/partners/billing/manifests/{id}
+//   - GET  /v1/invoices?size=&offset= (Partner Center, partnercenter.go)
 //
 // and, on a port of its own (StartBlobStore), the blobs of manifests, for
 // holders of a valid SAS token.
@@ -125,6 +126,7 @@ type Server struct {
 	exports         map[string][]Response
 	exportOps       exportScripts
 	beta            betaState // the preview API under /beta/ (beta.go)
+	pc              *partnerCenter // partnercenter.go
 	transports      []*http.Transport
 
 	github         *githubOIDC
@@ -327,6 +329,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		status = s.serveGraph(w, r, body)
 	case strings.HasPrefix(p, "/beta/"):
 		status = s.serveBeta(w, r, body)
+	case strings.HasPrefix(p, "/v1/"):
+		status = s.servePartnerCenter(w, r)
 	case p == "/common/discovery/instance":
 		status = s.serveInstanceDiscovery(w, r)
 	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):

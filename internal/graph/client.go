@@ -5,7 +5,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -38,8 +37,8 @@ const DefaultEndpoint = "https://graph.microsoft.com"
 const (
 	billingPath           = "/v1.0/reports/partners/billing/"
 	betaBillingPath       = "/beta/reports/partners/billing/"
-	defaultMaxRetries     = 5
-	defaultMaxBodyBytes   = 4 << 20
+	defaultMaxRetries     = httpx.DefaultMaxRetries
+	defaultMaxBodyBytes   = httpx.DefaultMaxBodyBytes
 	defaultRequestTimeout = 60 * time.Second
 	// defaultAcceptedBodyWait is how long the body of an export's 2xx is
 	// waited on once its status line and headers are in (SPEC §4.1: the
@@ -48,10 +47,10 @@ const (
 	// DefaultReadBudget bounds a read made without a deadline of its own (a
 	// data source without wait_timeout): attempts, retries and Retry-After
 	// sleeps together. A plan never hangs for an hour on one throttled read.
-	DefaultReadBudget = 5 * time.Minute
+	DefaultReadBudget = httpx.DefaultReadBudget
 	// minAttemptInterval is the shortest time between the starts of two
 	// attempts of one request, whatever Retry-After says.
-	minAttemptInterval     = 100 * time.Millisecond
+	minAttemptInterval     = httpx.MinAttemptInterval
 	defaultUserAgentPrefix = "terraform-provider-partnerbilling"
 )
 
@@ -295,14 +294,14 @@ func (c *Client) readAcceptedBody(body io.Reader, stop context.CancelFunc) ([]by
 	var late atomic.Bool
 	t := time.AfterFunc(c.acceptedWait, func() { late.Store(true); stop() })
 	defer t.Stop()
-	b, err := io.ReadAll(io.LimitReader(body, c.maxBodyBytes+1))
+	b, tooLarge, err := httpx.ReadCapped(body, c.maxBodyBytes)
 	switch {
 	case late.Load():
 		// Checked first: a body cut off by the wait can read as a clean EOF.
 		return nil, fmt.Errorf("the body did not arrive within %s of the headers", c.acceptedWait)
 	case err != nil:
 		return nil, fmt.Errorf("reading the body: %s", httpx.RedactURLError(err))
-	case int64(len(b)) > c.maxBodyBytes:
+	case tooLarge:
 		return nil, fmt.Errorf("the body exceeds %d bytes", c.maxBodyBytes)
 	}
 	return b, nil
@@ -425,17 +424,9 @@ func retryable(err error) bool {
 	return errors.As(err, &ge) && RetryableStatus(ge.StatusCode)
 }
 
-// RetryableStatus reports whether an HTTP status is a transient fault worth
-// retrying an idempotent request for (SPEC §5): 408, 429, 500, 502, 503,
-// 504. Blob downloads use the same list.
-func RetryableStatus(status int) bool {
-	switch status {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
+// RetryableStatus is httpx.RetryableStatus (SPEC §5): 408, 429, 500, 502,
+// 503, 504. Blob downloads use the same list.
+func RetryableStatus(status int) bool { return httpx.RetryableStatus(status) }
 
 func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt int, p *payload) (*response, error) {
 	p.begin()
@@ -508,7 +499,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		logAnswer()
 		return r, nil
 	}
-	body, readErr := io.ReadAll(io.LimitReader(res.Body, c.maxBodyBytes+1))
+	body, tooLarge, readErr := httpx.ReadCapped(res.Body, c.maxBodyBytes)
 	// Over HTTP/1.1 with TLS, a body cut off by the attempt's deadline can
 	// read as a clean EOF: what arrived is then short, not malformed.
 	if readErr == nil && actx.Err() != nil {
@@ -526,7 +517,6 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 		}
 		return nil, &transportError{err: fmt.Errorf("%s %s: reading response body: %w", method, u.Path, readErr), sent: true}
 	}
-	tooLarge := int64(len(body)) > c.maxBodyBytes
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		if tooLarge {
 			return nil, r.decodeError(fmt.Errorf("response body exceeds %d bytes", c.maxBodyBytes))
@@ -550,13 +540,7 @@ func (c *Client) attempt(ctx context.Context, method string, u *url.URL, attempt
 }
 
 // newGUID returns a random (version 4) GUID for client-request-id.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func newGUID() string { return httpx.NewGUID() }
 
 func plural(n int, noun string) string {
 	if n == 1 {
@@ -565,17 +549,10 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// RetryPolicy is how this client retries one request: at most MaxRetries
-// retries spaced by Backoff on Clock. Blob downloads follow the same policy,
-// so that max_retries and a test's injected clock govern them too.
-type RetryPolicy struct {
-	MaxRetries int
-	Backoff    Backoff
-	Clock      Clock
-	// MinInterval is the shortest wait before a retry, whatever
-	// Retry-After says.
-	MinInterval time.Duration
-}
+// RetryPolicy is how this client retries one request (httpx.RetryPolicy).
+// Blob downloads follow the same policy, so that max_retries and a test's
+// injected clock govern them too.
+type RetryPolicy = httpx.RetryPolicy
 
 // RetryPolicy returns the client's retry policy.
 func (c *Client) RetryPolicy() RetryPolicy {
@@ -584,5 +561,5 @@ func (c *Client) RetryPolicy() RetryPolicy {
 
 // DefaultRetryPolicy is the policy of a client built without options.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: defaultMaxRetries, Backoff: defaultRetryBackoff, Clock: realClock{}, MinInterval: minAttemptInterval}
+	return httpx.DefaultRetryPolicy()
 }

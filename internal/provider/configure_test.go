@@ -37,6 +37,12 @@ func TestConfigureProviderData(t *testing.T) {
 			d.Configure(ctx, datasource.ConfigureRequest{ProviderData: data}, &resp)
 			return d.data, resp.Diagnostics
 		}},
+		"invoices data source": {"Unexpected Data Source Configure Type", func(data any) (*providerData, diag.Diagnostics) {
+			d := &invoicesDataSource{}
+			var resp datasource.ConfigureResponse
+			d.Configure(ctx, datasource.ConfigureRequest{ProviderData: data}, &resp)
+			return d.data, resp.Diagnostics
+		}},
 		"manifest ephemeral resource": {"Unexpected Ephemeral Resource Configure Type", func(data any) (*providerData, diag.Diagnostics) {
 			r := &manifestEphemeralResource{}
 			var resp ephemeral.ConfigureResponse

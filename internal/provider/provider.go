@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/auth"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/partnercenter"
 )
 
 var (
@@ -85,6 +83,7 @@ type partnerBillingProvider struct {
 	version      string
 	httpClient   *http.Client
 	graphOptions []graph.Option
+	pcOptions    []partnercenter.Option // WithPartnerCenterOptions
 	authSleep    func(ctx context.Context, d time.Duration) error
 	interrupt    context.Context
 	noDebugLines bool
@@ -100,6 +99,12 @@ type providerData struct {
 	// debugLines: somebody may see the provider's DEBUG lines (see Serve),
 	// so the hot reads compute their fields.
 	debugLines bool
+
+	// invoices is the Partner Center client, with its own token scope;
+	// tenantID is tenant_id as configured ("" with MSI or the CLI's
+	// default), named in the App management hint.
+	invoices *partnercenter.Client
+	tenantID string
 }
 
 // The kinds of Terraform type, as STYLE rule 3's Configure summaries name them.
@@ -169,63 +174,9 @@ type providerModel struct {
 	UseMSI                    types.Bool   `tfsdk:"use_msi"`
 	UseCLI                    types.Bool   `tfsdk:"use_cli"`
 	GraphEndpoint             types.String `tfsdk:"graph_endpoint"`
+	PartnerCenterEndpoint     types.String `tfsdk:"partner_center_endpoint"`
 	AuthorityHost             types.String `tfsdk:"authority_host"`
 	MaxRetries                types.Int64  `tfsdk:"max_retries"`
-}
-
-const (
-	argGraphEndpoint = "graph_endpoint"
-	argMaxRetries    = "max_retries"
-)
-
-// envVars lists, per argument, the environment variables read (in order)
-// when the argument is null. The TFC_* names are HCP Terraform's, read after
-// the SPEC ones (hcp.go; TFC_WORKLOAD_IDENTITY_TOKEN only when no other OIDC
-// source is configured), as is AZURESUBSCRIPTION_SERVICE_CONNECTION_ID.
-var envVars = map[string][]string{
-	auth.ArgTenantID:                  {"ARM_TENANT_ID"},
-	auth.ArgClientID:                  {"ARM_CLIENT_ID", envHCPRunClientID},
-	auth.ArgClientSecret:              {"ARM_CLIENT_SECRET"},
-	auth.ArgClientCertificate:         {"ARM_CLIENT_CERTIFICATE"},
-	auth.ArgClientCertificatePath:     {"ARM_CLIENT_CERTIFICATE_PATH"},
-	auth.ArgClientCertificatePassword: {"ARM_CLIENT_CERTIFICATE_PASSWORD"},
-	auth.ArgUseOIDC:                   {"ARM_USE_OIDC", envHCPProviderAuth},
-	auth.ArgOIDCToken:                 {envARMOIDCToken, envHCPWorkloadIdentityToken},
-	auth.ArgOIDCTokenFilePath:         {"ARM_OIDC_TOKEN_FILE_PATH", "AZURE_FEDERATED_TOKEN_FILE"},
-	auth.ArgOIDCRequestURL:            {"ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI"},
-	auth.ArgOIDCRequestToken:          {"ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN"},
-	auth.ArgADOServiceConnectionID:    {"ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID", envAzureCLITaskConnection},
-	auth.ArgUseMSI:                    {"ARM_USE_MSI"},
-	auth.ArgUseCLI:                    {"ARM_USE_CLI"},
-	argGraphEndpoint:                  {"PARTNERBILLING_GRAPH_ENDPOINT"},
-	auth.ArgAuthorityHost:             {"PARTNERBILLING_AUTHORITY_HOST"},
-	argMaxRetries:                     {"PARTNERBILLING_MAX_RETRIES"},
-}
-
-// envHint names an argument's environment variables for messages.
-func envHint(arg string) string {
-	names := messageEnvVars(arg)
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return "the " + names[0] + " environment variable"
-	}
-	return "the " + orList(names) + " environment variables"
-}
-
-// argWithEnv names an argument with its environment variables, as in
-// "oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)".
-func argWithEnv(arg string) string {
-	return arg + " (" + orList(messageEnvVars(arg)) + ")"
-}
-
-// orList joins "a", "b", "c" as "a, b or c".
-func orList(items []string) string {
-	if len(items) <= 1 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 func (p *partnerBillingProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -329,6 +280,12 @@ func (p *partnerBillingProvider) Schema(_ context.Context, _ provider.SchemaRequ
 				MarkdownDescription: "The Microsoft Graph endpoint, `https://host[:port]` with no path; requests go to `{graph_endpoint}/v1.0/...`. " +
 					"Falls back to `PARTNERBILLING_GRAPH_ENDPOINT`, then `" + graph.DefaultEndpoint + "`.",
 			},
+			argPartnerCenterEndpoint: schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The Partner Center REST API endpoint, `https://host[:port]` with no path; `partnerbilling_invoices` reads `{partner_center_endpoint}/v1/invoices`. " +
+					"Falls back to `PARTNERBILLING_PARTNER_CENTER_ENDPOINT`, then `" + partnercenter.DefaultEndpoint + "`. " +
+					"Its token is requested for the scope `" + auth.PartnerCenterScope + "` whatever the endpoint, and only when invoices are read.",
+			},
 			auth.ArgAuthorityHost: schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "The Microsoft Entra login host; tokens come from `{authority_host}/{tenant_id}`. " +
@@ -355,6 +312,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	authCfg := s.authConfig(cfg)
 	endpoint := s.str(cfg.GraphEndpoint, argGraphEndpoint)
 	maxRetries := s.int(cfg.MaxRetries, argMaxRetries, 5, 0, 100)
+	pcEndpoint := s.partnerCenterEndpoint(cfg.PartnerCenterEndpoint)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -377,10 +335,11 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		return
 	}
 
+	userAgent := fmt.Sprintf("terraform-provider-partnerbilling/%s Terraform/%s", p.version, req.TerraformVersion)
 	opts := []graph.Option{
 		graph.WithEndpoint(endpoint),
 		graph.WithMaxRetries(maxRetries),
-		graph.WithUserAgent(fmt.Sprintf("terraform-provider-partnerbilling/%s Terraform/%s", p.version, req.TerraformVersion)),
+		graph.WithUserAgent(userAgent),
 	}
 	if !p.noDebugLines {
 		opts = append(opts, graph.WithLogger(func(ctx context.Context, msg string, fields map[string]any) { tflog.Debug(ctx, msg, fields) }))
@@ -393,10 +352,15 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		resp.Diagnostics.AddError("Invalid Provider Configuration", "The Graph client could not be built: "+err.Error())
 		return
 	}
+	invoices, err := p.partnerCenterClient(cred, client.RetryPolicy(), pcEndpoint, userAgent)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Provider Configuration", "The Partner Center client could not be built: "+err.Error())
+		return
+	}
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
-		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
+		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "partner_center_endpoint": pcEndpoint, "max_retries": maxRetries,
 	})
-	data := &providerData{client: client, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines}
+	data := &providerData{client: client, invoices: invoices, tenantID: authCfg.TenantID, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines}
 	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -408,6 +372,7 @@ func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasou
 	return []func() datasource.DataSource{
 		NewOperationDataSource,
 		NewManifestDataSource,
+		NewInvoicesDataSource,
 	}
 }
 
@@ -425,214 +390,4 @@ func (p *partnerBillingProvider) EphemeralResources(_ context.Context) []func() 
 	return []func() ephemeral.EphemeralResource{
 		NewManifestEphemeralResource,
 	}
-}
-
-// settings reads provider arguments with their environment fallbacks,
-// recording a diagnostic for unknown or malformed values.
-type settings struct{ diags *diag.Diagnostics }
-
-// authConfig reads every authentication argument.
-func (s settings) authConfig(m providerModel) auth.Config {
-	return lastResortOIDCToken(m, auth.Config{
-		TenantID:                  s.str(m.TenantID, auth.ArgTenantID),
-		ClientID:                  s.str(m.ClientID, auth.ArgClientID),
-		ClientSecret:              s.str(m.ClientSecret, auth.ArgClientSecret),
-		AuthorityHost:             s.str(m.AuthorityHost, auth.ArgAuthorityHost),
-		ClientCertificate:         s.str(m.ClientCertificate, auth.ArgClientCertificate),
-		ClientCertificatePath:     s.str(m.ClientCertificatePath, auth.ArgClientCertificatePath),
-		ClientCertificatePassword: s.raw(m.ClientCertificatePassword, auth.ArgClientCertificatePassword),
-		UseOIDC:                   s.bool(m.UseOIDC, auth.ArgUseOIDC),
-		OIDCToken:                 s.str(m.OIDCToken, auth.ArgOIDCToken),
-		OIDCTokenFilePath:         s.str(m.OIDCTokenFilePath, auth.ArgOIDCTokenFilePath),
-		OIDCRequestURL:            s.str(m.OIDCRequestURL, auth.ArgOIDCRequestURL),
-		OIDCRequestToken:          s.str(m.OIDCRequestToken, auth.ArgOIDCRequestToken),
-		ADOServiceConnectionID:    s.str(m.ADOServiceConnectionID, auth.ArgADOServiceConnectionID),
-		UseMSI:                    s.bool(m.UseMSI, auth.ArgUseMSI),
-		UseCLI:                    s.bool(m.UseCLI, auth.ArgUseCLI),
-	})
-}
-
-func (s settings) unknown(arg string) {
-	s.diags.AddAttributeError(path.Root(arg), "Unknown "+titleArg(arg),
-		fmt.Sprintf("The provider cannot be configured because %s is unknown until apply. "+
-			"Set it to a value known at plan time, or leave it out and use %s instead.", arg, envHint(arg)))
-}
-
-func (s settings) str(v types.String, arg string) string {
-	if v.IsUnknown() {
-		s.unknown(arg)
-		return ""
-	}
-	if !v.IsNull() {
-		return strings.TrimSpace(v.ValueString())
-	}
-	for _, name := range envVars[arg] {
-		if val := strings.TrimSpace(os.Getenv(name)); val != "" {
-			return val
-		}
-	}
-	return ""
-}
-
-// raw is str without trimming, for passwords, where spaces may be part of
-// the value.
-func (s settings) raw(v types.String, arg string) string {
-	if v.IsUnknown() {
-		s.unknown(arg)
-		return ""
-	}
-	if !v.IsNull() {
-		return v.ValueString()
-	}
-	for _, name := range envVars[arg] {
-		if val := os.Getenv(name); val != "" {
-			return val
-		}
-	}
-	return ""
-}
-
-// bool reads a flag; its environment variables take what strconv.ParseBool
-// accepts (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False).
-func (s settings) bool(v types.Bool, arg string) bool {
-	switch {
-	case v.IsUnknown():
-		s.unknown(arg)
-		return false
-	case !v.IsNull():
-		return v.ValueBool()
-	}
-	for _, name := range envVars[arg] {
-		raw := strings.TrimSpace(os.Getenv(name))
-		if raw == "" {
-			continue
-		}
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			s.diags.AddAttributeError(path.Root(arg), "Invalid "+titleArg(arg),
-				fmt.Sprintf("The %s environment variable (fallback for %s) must be true or false, got %q.", name, arg, raw))
-			return false
-		}
-		return b
-	}
-	return false
-}
-
-func (s settings) int(v types.Int64, arg string, def, lo, hi int64) int {
-	n := def
-	switch {
-	case v.IsUnknown():
-		s.unknown(arg)
-		return int(def)
-	case !v.IsNull():
-		n = v.ValueInt64()
-	default:
-		for _, name := range envVars[arg] {
-			raw := strings.TrimSpace(os.Getenv(name))
-			if raw == "" {
-				continue
-			}
-			parsed, err := strconv.ParseInt(raw, 10, 64)
-			if err != nil {
-				s.diags.AddAttributeError(path.Root(arg), "Invalid "+titleArg(arg),
-					fmt.Sprintf("The %s environment variable (fallback for %s) must be a whole number, got %q.", name, arg, raw))
-				return int(def)
-			}
-			n = parsed
-			break
-		}
-	}
-	if n < lo || n > hi {
-		s.diags.AddAttributeError(path.Root(arg), "Invalid "+titleArg(arg),
-			fmt.Sprintf("%s (or %s) must be between %d and %d, got %d.", arg, envHint(arg), lo, hi, n))
-		return int(def)
-	}
-	return int(n)
-}
-
-// titleArg turns "tenant_id" into "Tenant ID" for diagnostic summaries.
-func titleArg(arg string) string {
-	words := strings.Split(arg, "_")
-	for i, w := range words {
-		switch w {
-		case "id":
-			words[i] = "ID"
-		case "oidc", "msi", "cli", "url", "ado":
-			words[i] = strings.ToUpper(w)
-		default:
-			words[i] = capitalize(w)
-		}
-	}
-	return strings.Join(words, " ")
-}
-
-// capitalize starts a message with a capital letter, unless its first word
-// is an argument name such as use_oidc, which must stay as the user types it.
-func capitalize(s string) string {
-	first, _, _ := strings.Cut(s, " ")
-	if s == "" || strings.Contains(first, "_") {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// addAuthDiagnostics turns auth configuration errors into attribute errors
-// that name the argument and its environment variable.
-func addAuthDiagnostics(diags *diag.Diagnostics, err error) {
-	if errors.Is(err, auth.ErrNoCredentials) {
-		detail := noCredentialsDetail()
-		if err != auth.ErrNoCredentials { //nolint:errorlint // a wrapped ErrNoCredentials carries a hint
-			detail += "\n\n" + capitalize(strings.TrimPrefix(err.Error(), auth.ErrNoCredentials.Error()+": ")) + "."
-		}
-		diags.AddError("No Credentials Configured", detail)
-		return
-	}
-	var errs []error
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = joined.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	for _, e := range errs {
-		var ce *auth.ConfigError
-		if errors.As(e, &ce) {
-			diags.AddAttributeError(path.Root(ce.Argument), ce.Summary, configErrorDetail(ce))
-			continue
-		}
-		diags.AddError("Invalid Provider Configuration", capitalize(e.Error()))
-	}
-}
-
-// configErrorDetail says what is wrong, then where the value comes from:
-// the argument and its environment variables, and those of the related
-// arguments.
-func configErrorDetail(ce *auth.ConfigError) string {
-	detail := fmt.Sprintf("%s.\n\nSet the %s argument in the provider block, or %s.", capitalize(ce.Err.Error()), ce.Argument, envHint(ce.Argument))
-	if len(ce.Related) > 0 {
-		related := make([]string, len(ce.Related))
-		for i, arg := range ce.Related {
-			related[i] = argWithEnv(arg)
-		}
-		detail += " Related: " + strings.Join(related, ", ") + "."
-	}
-	return detail
-}
-
-// noCredentialsDetail lists every way to authenticate, in the order the
-// provider chooses them, with each argument's environment variables.
-func noCredentialsDetail() string {
-	a := argWithEnv
-	return "The provider found no way to authenticate to Microsoft Graph. Configure one of:\n\n" +
-		"  - OIDC / workload identity federation (GitHub Actions, Azure Pipelines, GitLab, HCP Terraform, AKS): " +
-		a(auth.ArgUseOIDC) + " = true, " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + ", and one of " +
-		a(auth.ArgOIDCToken) + ", " + a(auth.ArgOIDCTokenFilePath) + ", or " + a(auth.ArgOIDCRequestURL) + " with " + a(auth.ArgOIDCRequestToken) +
-		" (in Azure Pipelines also " + a(auth.ArgADOServiceConnectionID) + ")\n" +
-		"  - Managed identity (Azure VM, App Service, Functions, Container Apps, Arc): " +
-		a(auth.ArgUseMSI) + " = true, and " + a(auth.ArgClientID) + " for a user-assigned identity\n" +
-		"  - Azure CLI (after az login): " + a(auth.ArgUseCLI) + " = true, and optionally " + a(auth.ArgTenantID) + "\n" +
-		"  - Client certificate: " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + ", " +
-		a(auth.ArgClientCertificatePath) + " or " + a(auth.ArgClientCertificate) + ", and " +
-		a(auth.ArgClientCertificatePassword) + " for a password-protected PKCS#12 file\n" +
-		"  - Client secret: " + a(auth.ArgTenantID) + ", " + a(auth.ArgClientID) + " and " + a(auth.ArgClientSecret) + "\n\n" +
-		"The app registration (or managed identity, or signed-in user) needs the PartnerBilling.Read.All permission in the partner tenant."
 }
