@@ -16,8 +16,13 @@ import (
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
-// GraphScope is the scope of every token the provider requests.
-const GraphScope = "https://graph.microsoft.com/.default"
+// The token scopes, one per service the provider calls (SPEC §2). They stay
+// these whatever endpoints are configured.
+const (
+	GraphScope         = "https://graph.microsoft.com/.default"
+	PartnerCenterScope = "https://api.partnercenter.microsoft.com/.default"
+	StorageScope       = "https://storage.azure.com/.default"
+)
 
 // DefaultAuthorityHost is the public-cloud Microsoft Entra login host.
 const DefaultAuthorityHost = "https://login.microsoftonline.com"
@@ -199,7 +204,11 @@ func New(cfg Config) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCredential(method, acq, cfg), nil
+	cred := newCredential(method, acq, cfg)
+	if m, ok := acq.(*msalAcquirer); ok {
+		cred.authority = m.authority
+	}
+	return cred, nil
 }
 
 // appAuthority checks what every app registration method (secret,
@@ -268,17 +277,19 @@ func validTenant(t string) bool {
 	return true
 }
 
-// acquirer gets a fresh token from the identity platform.
+// acquirer gets a fresh token of one scope from the identity platform.
 type acquirer interface {
-	acquire(ctx context.Context) (token string, expiresOn time.Time, err error)
-	// reset forgets any token the underlying library cached, so the next
-	// acquire goes to the network (after the API rejected a token).
-	reset()
+	acquire(ctx context.Context, scope string) (token string, expiresOn time.Time, err error)
+	// reset forgets any token of scope the underlying library cached, so
+	// the next acquire of it goes to the network (after the API rejected a
+	// token).
+	reset(scope string)
 }
 
-// Credential caches one token for the whole provider instance and refreshes
-// it only near expiry or after Invalidate. Concurrent callers share one
-// token request. It satisfies graph.TokenSource.
+// Credential is the provider instance's one credential. It hands out a
+// token source per scope (Scope), each with its own cache, sharing and
+// failure memory. Token and Invalidate are those of the Graph scope, so a
+// Credential satisfies graph.TokenSource as well.
 type Credential struct {
 	method Method
 	acq    acquirer
@@ -286,21 +297,16 @@ type Credential struct {
 	now    func() time.Time
 	// timeout bounds one token request.
 	timeout time.Duration
-	// failure is the outcome of the last failed token request cycle,
-	// remembered until failureUntil, so that the reads queued behind it
-	// share it instead of each running a cycle of their own.
-	failure      error
-	failureUntil time.Time
+	// authority is the Microsoft Entra host the MSAL methods (secret,
+	// certificate, OIDC) talk to, "" for managed identity and Azure CLI.
+	authority *url.URL
 
-	sem       chan struct{} // one acquisition at a time
-	mu        sync.Mutex
-	token     string
-	expiresOn time.Time
-	margin    time.Duration
+	mu     sync.Mutex
+	scopes map[string]*ScopedToken
 }
 
 func newCredential(m Method, acq acquirer, cfg Config) *Credential {
-	c := &Credential{method: m, acq: acq, sleep: cfg.Sleep, now: cfg.Now, sem: make(chan struct{}, 1)}
+	c := &Credential{method: m, acq: acq, sleep: cfg.Sleep, now: cfg.Now, scopes: map[string]*ScopedToken{}}
 	if c.sleep == nil {
 		c.sleep = httpx.Sleep
 	}
@@ -317,57 +323,13 @@ func newCredential(m Method, acq acquirer, cfg Config) *Credential {
 // Method is the authentication method in use.
 func (c *Credential) Method() Method { return c.method }
 
-func (c *Credential) cached() (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.expiresOn.Add(-c.margin)) {
-		return c.token, true
-	}
-	return "", false
+// Token returns the Graph token (see Scope).
+func (c *Credential) Token(ctx context.Context) (string, error) {
+	return c.Scope(GraphScope).Token(ctx)
 }
 
-// Token returns the cached token, or acquires one.
-func (c *Credential) Token(ctx context.Context) (string, error) {
-	if t, ok := c.cached(); ok {
-		return t, nil
-	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-	defer func() { <-c.sem }()
-	if t, ok := c.cached(); ok { // another caller got it while we waited
-		return t, nil
-	}
-	if err := c.recentFailure(); err != nil {
-		return "", err
-	}
-	tok, exp, err := c.acquireWithRetry(ctx)
-	if err != nil {
-		// Not %w: the chain may carry what the identity platform sent back.
-		failure := fmt.Errorf("%s authentication: %s", c.method, describeTokenError(err))
-		// A cycle cut short by this caller's own context (a cancellation,
-		// the deadline of its wait) says nothing about the identity host:
-		// the next caller tries again.
-		if ctx.Err() == nil {
-			memory := definiteFailureMemory
-			if transient(err) {
-				memory = transientFailureMemory
-			}
-			c.rememberFailure(failure, memory)
-		}
-		return "", failure
-	}
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failure = nil
-	c.token, c.expiresOn = tok, exp
-	// Refresh five minutes early, or halfway for short-lived tokens.
-	c.margin = min(5*time.Minute, exp.Sub(now)/2)
-	return tok, nil
-}
+// Invalidate drops token if it is the cached Graph token.
+func (c *Credential) Invalidate(token string) { c.Scope(GraphScope).Invalidate(token) }
 
 // How long a failed token request cycle answers every caller without a new
 // request. A definite failure (a wrong secret, a missing az login) cannot
@@ -380,32 +342,6 @@ const (
 	definiteFailureMemory  = 30 * time.Second
 	transientFailureMemory = 5 * time.Second
 )
-
-func (c *Credential) recentFailure() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.failure != nil && c.now().Before(c.failureUntil) {
-		return c.failure
-	}
-	return nil
-}
-
-func (c *Credential) rememberFailure(err error, memory time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failure, c.failureUntil = err, c.now().Add(memory)
-}
-
-// Invalidate drops token if it is the cached one; the next Token call
-// acquires a new token from the network.
-func (c *Credential) Invalidate(token string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if token != "" && token == c.token {
-		c.token = ""
-		c.acq.reset()
-	}
-}
 
 const (
 	// tokenAttempts bounds identity requests for one token: the identity
@@ -420,15 +356,15 @@ const (
 // errTokenTimeout is the cause of a token request cut off by its timeout.
 var errTokenTimeout = errors.New("no answer from the identity endpoint in time")
 
-func (c *Credential) acquireWithRetry(ctx context.Context) (string, time.Time, error) {
+func (c *Credential) acquireWithRetry(ctx context.Context, scope string) (string, time.Time, error) {
 	var err error
 	for attempt := 1; ; attempt++ {
 		var tok string
 		var exp time.Time
 		actx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTokenTimeout)
-		tok, exp, err = c.acq.acquire(actx)
+		tok, exp, err = c.acq.acquire(actx, scope)
 		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errTokenTimeout) {
-			err = fmt.Errorf("%w (%s)", errTokenTimeout, c.timeout)
+			err = &tokenTimeoutError{timeout: c.timeout, host: requestHost(err)}
 		}
 		cancel()
 		if err == nil {

@@ -47,20 +47,23 @@ func newCLIAcquirer(cfg Config) (acquirer, error) {
 	return &cliAcquirer{path: path, tenant: cfg.TenantID, timeout: timeout}, nil
 }
 
-func (a *cliAcquirer) args() []string {
-	args := []string{"account", "get-access-token", "--resource", GraphResource, "--output", "json"}
+// args asks for a token of the scope's resource (--resource works on every
+// az version; --scope only since 2.x).
+func (a *cliAcquirer) args(scope string) []string {
+	args := []string{"account", "get-access-token", "--resource", resourceOf(scope), "--output", "json"}
 	if a.tenant != "" {
 		args = append(args, "--tenant", a.tenant)
 	}
 	return args
 }
 
-func (a *cliAcquirer) acquire(ctx context.Context) (string, time.Time, error) {
+func (a *cliAcquirer) acquire(ctx context.Context, scope string) (string, time.Time, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, a.timeout, errCLITimeout)
 	defer cancel()
-	// G204: the program is az as found on PATH, without a shell; the only
-	// variable argument is the tenant, which validTenant restricts.
-	cmd := exec.CommandContext(ctx, a.path, a.args()...) //nolint:gosec // see above
+	// G204: the program is az as found on PATH, without a shell; the
+	// variable arguments are the tenant, which validTenant restricts, and
+	// the resource of one of the provider's own scopes.
+	cmd := exec.CommandContext(ctx, a.path, a.args(scope)...) //nolint:gosec // see above
 	// az is a shell script that starts Python without exec: after the kill,
 	// stop waiting for the orphan's pipes.
 	cmd.WaitDelay = time.Second
@@ -157,4 +160,4 @@ func cliExpiry(t cliToken, loc *time.Location) (time.Time, error) {
 }
 
 // reset has nothing to drop: Credential holds the only copy of the token.
-func (a *cliAcquirer) reset() {}
+func (a *cliAcquirer) reset(string) {}

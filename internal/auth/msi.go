@@ -15,9 +15,13 @@ import (
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
-// GraphResource is the resource managed identity and Azure CLI tokens are
-// requested for (the v1 form of GraphScope).
-const GraphResource = "https://graph.microsoft.com"
+// The v1 resources of the scopes, which managed identity and the Azure CLI
+// ask for.
+const (
+	GraphResource         = "https://graph.microsoft.com"
+	PartnerCenterResource = "https://api.partnercenter.microsoft.com"
+	StorageResource       = "https://storage.azure.com"
+)
 
 // msiAcquirer gets tokens from the managed identity endpoint MSAL finds
 // from the environment: App Service / Functions (IDENTITY_ENDPOINT and
@@ -27,7 +31,7 @@ type msiAcquirer struct {
 	client managedidentity.Client
 
 	mu     sync.Mutex
-	bypass bool // the next acquire must not be answered from MSAL's cache
+	bypass map[string]bool // scopes whose next acquire must not be answered from MSAL's cache
 }
 
 func newManagedIdentityAcquirer(cfg Config) (acquirer, error) {
@@ -53,7 +57,7 @@ func newManagedIdentityAcquirer(cfg Config) (acquirer, error) {
 		}
 		return nil, configErr(arg, "Invalid Managed Identity Configuration", "managed identity cannot be used here: %w", err)
 	}
-	return &msiAcquirer{client: c}, nil
+	return &msiAcquirer{client: c, bypass: map[string]bool{}}, nil
 }
 
 // msiHTTPClient talks to the managed identity endpoint, which is always on
@@ -68,10 +72,12 @@ func msiHTTPClient() *http.Client {
 	return &http.Client{Transport: t, Timeout: time.Minute}
 }
 
-func (a *msiAcquirer) acquire(ctx context.Context) (string, time.Time, error) {
+// acquire asks for a token of the scope's resource: managed identity
+// endpoints take the v1 resource, not a scope.
+func (a *msiAcquirer) acquire(ctx context.Context, scope string) (string, time.Time, error) {
 	var opts []managedidentity.AcquireTokenOption
 	a.mu.Lock()
-	if a.bypass {
+	if a.bypass[scope] {
 		// MSAL keeps managed identity tokens in a process-wide cache that
 		// cannot be cleared, and skips it only when claims are requested.
 		// A claims challenge for a token issued from now on is what an API
@@ -80,7 +86,7 @@ func (a *msiAcquirer) acquire(ctx context.Context) (string, time.Time, error) {
 			strconv.FormatInt(time.Now().Unix(), 10))))
 	}
 	a.mu.Unlock()
-	res, err := a.client.AcquireToken(ctx, GraphResource, opts...)
+	res, err := a.client.AcquireToken(ctx, resourceOf(scope), opts...)
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return "", time.Time{}, fmt.Errorf("no managed identity endpoint answered (use_msi works on Azure VMs, App Service, Functions, Container Apps, AKS and Arc machines that have a managed identity): %w", err)
@@ -89,13 +95,13 @@ func (a *msiAcquirer) acquire(ctx context.Context) (string, time.Time, error) {
 		return "", time.Time{}, err
 	}
 	a.mu.Lock()
-	a.bypass = false
+	delete(a.bypass, scope)
 	a.mu.Unlock()
 	return res.AccessToken, res.ExpiresOn, nil
 }
 
-func (a *msiAcquirer) reset() {
+func (a *msiAcquirer) reset(scope string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.bypass = true
+	a.bypass[scope] = true
 }

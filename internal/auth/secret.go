@@ -23,6 +23,7 @@ import (
 // cache with the token the API just rejected.
 type msalAcquirer struct {
 	newClient func() (confidential.Client, error)
+	authority *url.URL
 
 	mu     sync.Mutex
 	client *confidential.Client
@@ -47,7 +48,7 @@ func newMSALAcquirer(cfg Config, authority *url.URL, cred confidential.Credentia
 		confidential.WithAzureRegion("DisableMsalForceRegion"),
 	}
 	opts = append(opts, confidential.WithHTTPClient(pinnedClient(cfg.HTTPClient, authority)))
-	a := &msalAcquirer{newClient: func() (confidential.Client, error) {
+	a := &msalAcquirer{authority: authority, newClient: func() (confidential.Client, error) {
 		return confidential.New(authority.String(), cfg.ClientID, cred, opts...)
 	}}
 	// Build once now so that configuration mistakes surface at Configure.
@@ -70,19 +71,21 @@ func (a *msalAcquirer) get() (*confidential.Client, error) {
 	return a.client, nil
 }
 
-func (a *msalAcquirer) acquire(ctx context.Context) (string, time.Time, error) {
+func (a *msalAcquirer) acquire(ctx context.Context, scope string) (string, time.Time, error) {
 	c, err := a.get()
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	res, err := c.AcquireTokenByCredential(ctx, []string{GraphScope})
+	res, err := c.AcquireTokenByCredential(ctx, []string{scope})
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	return res.AccessToken, res.ExpiresOn, nil
 }
 
-func (a *msalAcquirer) reset() {
+// reset drops the client and with it MSAL's cache of every scope: the
+// other scopes' tokens stay in their ScopedToken until near expiry.
+func (a *msalAcquirer) reset(string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.client = nil

@@ -23,15 +23,22 @@ func TestAzureCLI(t *testing.T) {
 		args     []string
 		wantExit int
 		stderr   string
+		wantAud  string // default Graph
 	}{
 		"logged in":                 {args: getToken},
 		"old az without expires_on": {cli: fakegraph.AzureCLI{LegacyExpiry: true}, args: getToken},
 		"its tenant":                {cli: fakegraph.AzureCLI{Tenant: tenant}, args: append(getToken, "--tenant", tenant)},
 		"another tenant":            {cli: fakegraph.AzureCLI{Tenant: tenant}, args: append(getToken, "--tenant", "other"), wantExit: 1, stderr: "az login --tenant other"},
 		"logged out":                {cli: fakegraph.AzureCLI{LoggedOut: true}, args: getToken, wantExit: 1, stderr: "ERROR: Please run 'az login' to setup account."},
-		"another resource":          {args: []string{"account", "get-access-token", "--resource", "https://management.azure.com", "--output", "json"}, wantExit: 2, stderr: "expects --resource https://graph.microsoft.com"},
-		"another command":           {args: []string{"login"}, wantExit: 2, stderr: "only implements 'account get-access-token'"},
-		"unknown option":            {args: append(getToken, "--scope", "x"), wantExit: 2, stderr: "unrecognized arguments: --scope"},
+		"another resource":          {args: []string{"account", "get-access-token", "--resource", "https://management.azure.com", "--output", "json"}, wantExit: 1, stderr: "AADSTS500011: The resource principal named https://management.azure.com was not found"},
+		"a resource it was not given": {cli: fakegraph.AzureCLI{Resources: []string{fakegraph.GraphResource}}, args: []string{"account", "get-access-token", "--resource", fakegraph.StorageResource, "--output", "json"},
+			wantExit: 1, stderr: "AADSTS500011"},
+		"storage by --resource":       {args: []string{"account", "get-access-token", "--resource", fakegraph.StorageResource, "--output", "json"}, wantAud: fakegraph.StorageResource},
+		"partner center by --scope":   {args: []string{"account", "get-access-token", "--scope", fakegraph.PartnerCenterScope, "--output", "json"}, wantAud: fakegraph.PartnerCenterResource},
+		"graph by --scope":            {args: []string{"account", "get-access-token", "--scope", fakegraph.GraphScope, "--output", "json"}},
+		"both --resource and --scope": {args: append(getToken, "--scope", fakegraph.GraphScope), wantExit: 2, stderr: "usage error: --resource | --scope"},
+		"another command":             {args: []string{"login"}, wantExit: 2, stderr: "only implements 'account get-access-token'"},
+		"unknown option":              {args: append(getToken, "--query", "x"), wantExit: 2, stderr: "unrecognized arguments: --query"},
 	}
 	// Not parallel: exec'ing a script while another goroutine writes one can
 	// fail with "text file busy" (golang.org/issue/22315).
@@ -79,9 +86,20 @@ func TestAzureCLI(t *testing.T) {
 			if (out.ExpiresUnix == nil) != tc.cli.LegacyExpiry || (out.ExpiresUnix != nil && *out.ExpiresUnix != local.Unix()) {
 				t.Errorf("expires_on %v with expiresOn %s", out.ExpiresUnix, out.ExpiresOn)
 			}
+			aud := tc.wantAud
+			if aud == "" {
+				aud = fakegraph.GraphResource
+			}
+			if got := fakegraph.TokenAudience(out.AccessToken); got != aud {
+				t.Errorf("token audience %q, want %q", got, aud)
+			}
 			s.ScriptOperation(fakegraph.DocOperationID, fakegraph.OK(fakegraph.DocRunning))
-			if st, _, _ := do(t, s, "GET", opPath(fakegraph.DocOperationID), out.AccessToken, ""); st != 200 || out.TokenType != "Bearer" {
-				t.Errorf("Graph answered %d to az's token", st)
+			wantStatus := 200
+			if aud != fakegraph.GraphResource {
+				wantStatus = 401 // a token goes only to its own service
+			}
+			if st, _, _ := do(t, s, "GET", opPath(fakegraph.DocOperationID), out.AccessToken, ""); st != wantStatus || out.TokenType != "Bearer" {
+				t.Errorf("Graph answered %d to az's token for %s, want %d", st, aud, wantStatus)
 			}
 		})
 	}

@@ -16,8 +16,10 @@ const (
 	DocManifestID = "8fe347d7-1e0f-4bd6-9091-4672691f32db"
 )
 
-// GraphScope is the only scope the token endpoint accepts (besides the
-// OIDC scopes openid, profile and offline_access that MSAL adds).
+// GraphScope is the client-credentials scope of Microsoft Graph. The token
+// endpoint accepts it, PartnerCenterScope and StorageScope (besides the
+// OIDC scopes openid, profile and offline_access that MSAL adds), one per
+// request.
 const GraphScope = "https://graph.microsoft.com/.default"
 
 // BasePath is the path prefix of the partner billing API.

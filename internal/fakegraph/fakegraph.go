@@ -63,6 +63,10 @@ type Request struct {
 	Header                 http.Header
 	Body                   []byte
 	At                     time.Time
+	// Resource is, for a token request (Entra token endpoint or managed
+	// identity), the resource it asked for: the scope without "/.default",
+	// or the resource parameter. "" for other requests.
+	Resource string
 }
 
 // Option configures Start.
@@ -301,6 +305,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:   r.Header.Clone(),
 		Body:     body,
 		At:       start,
+		Resource: requestedResource(r.Method, r.URL.Path, r.URL.RawQuery, body),
 	})
 	s.mu.Unlock()
 

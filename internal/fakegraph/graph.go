@@ -85,7 +85,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, body []byte)
 			fmt.Sprintf("Specified HTTP method '%s' is not allowed for the request uri.", r.Method), "Allow", allow)
 	}
 
-	if msg := s.checkBearer(r.Header.Get("Authorization")); msg != "" {
+	if msg := s.checkBearer(r.Header.Get("Authorization"), GraphResource); msg != "" {
 		return fail(http.StatusUnauthorized, "InvalidAuthenticationToken", msg, "WWW-Authenticate", wwwAuthenticate)
 	}
 

@@ -36,9 +36,10 @@ func keyOf(tenantID, clientID string) clientKey {
 }
 
 type token struct {
-	client  clientKey
-	expires time.Time
-	revoked bool
+	client   clientKey
+	audience string // the resource it was issued for
+	expires  time.Time
+	revoked  bool
 }
 
 // aadError is an error answer of the identity platform.
@@ -70,7 +71,7 @@ func (s *Server) ScriptToken(rs ...Response) {
 	s.tokenQueue = append(s.tokenQueue, rs...)
 }
 
-// RevokeTokens makes every token issued so far invalid: Graph answers 401.
+// RevokeTokens makes every token issued so far invalid: its service answers 401.
 func (s *Server) RevokeTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,24 +240,27 @@ func (s *Server) issue(r *http.Request, body []byte) (Response, *aadError) {
 	if e := c.authenticate(form, s.url+r.URL.Path, time.Now()); e != nil {
 		return Response{}, e
 	}
-	if e := checkScope(form.Get("scope")); e != nil {
+	resource, e := checkScope(form.Get("scope"))
+	if e != nil {
 		return Response{}, e
 	}
 
-	at, _ := s.issueToken(key)
+	at, _ := s.issueToken(key, c.ClientID, resource)
 	secs := int64(math.Ceil(s.cfg.tokenLifetime.Seconds()))
 	return OK(fmt.Sprintf(`{"token_type":"Bearer","expires_in":%d,"ext_expires_in":%d,"access_token":%s}`,
 		secs, secs, jsonString(at))), nil
 }
 
-// issueToken records a new access token for key that Graph accepts until
-// the configured token lifetime has passed.
-func (s *Server) issueToken(key clientKey) (string, time.Time) {
-	at := "fakegraph-at-" + randHex(24)
-	expires := time.Now().Add(s.cfg.tokenLifetime)
+// issueToken records a new JWT access token for key (app appID) and
+// resource, which the service of resource accepts until the configured
+// token lifetime has passed.
+func (s *Server) issueToken(key clientKey, appID, resource string) (string, time.Time) {
+	now := time.Now()
+	expires := now.Add(s.cfg.tokenLifetime)
+	at := newJWT(key.tenant, appID, resource, now, expires)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens[at] = token{client: key, expires: expires}
+	s.tokens[at] = token{client: key, audience: resource, expires: expires}
 	s.issued = append(s.issued, at)
 	return at, expires
 }
@@ -280,34 +284,43 @@ func (c *Client) authenticate(form url.Values, tokenURL string, now time.Time) *
 	}
 }
 
-// checkScope accepts the Graph .default scope, optionally with the OIDC
-// scopes MSAL appends (openid, profile, offline_access).
-func checkScope(scope string) *aadError {
+// checkScope accepts one .default scope of a resource the fake serves
+// (Graph, Partner Center, Storage), optionally with the OIDC scopes MSAL
+// appends (openid, profile, offline_access), and returns its resource.
+func checkScope(scope string) (string, *aadError) {
 	fields := strings.Fields(scope)
 	if len(fields) == 0 {
-		return errMissing("scope")
+		return "", errMissing("scope")
 	}
-	graph := false
+	invalid := func(v string) *aadError {
+		return &aadError{http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf(
+			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). fakegraph only accepts %s.", v, strings.Join([]string{GraphScope, PartnerCenterScope, StorageScope}, ", "))}
+	}
+	resource := ""
 	for _, f := range fields {
 		switch f {
-		case GraphScope:
-			graph = true
 		case "openid", "profile", "offline_access":
-		default:
-			return &aadError{http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf(
-				"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). fakegraph only accepts %s.", f, GraphScope)}
+			continue
 		}
+		r, ok := strings.CutSuffix(f, "/.default")
+		if !ok || !knownResource(r) {
+			return "", invalid(f)
+		}
+		if resource != "" {
+			return "", &aadError{http.StatusBadRequest, "invalid_request", 28000, fmt.Sprintf(
+				"Provided value for the input parameter scope is not valid because it contains more than one resource. Scope %s is not valid.", scope)}
+		}
+		resource = r
 	}
-	if !graph {
-		return &aadError{http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf(
-			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI). fakegraph only accepts %s.", scope, GraphScope)}
+	if resource == "" {
+		return "", invalid(scope)
 	}
-	return nil
+	return resource, nil
 }
 
-// checkBearer validates the Authorization header of a Graph request and
-// returns "" or the Graph error message.
-func (s *Server) checkBearer(h string) string {
+// checkBearer validates the Authorization header of a request to the
+// service of resource and returns "" or the service's error message.
+func (s *Server) checkBearer(h, resource string) string {
 	scheme, tok, _ := strings.Cut(strings.TrimSpace(h), " ")
 	tok = strings.TrimSpace(tok)
 	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
@@ -317,7 +330,7 @@ func (s *Server) checkBearer(h string) string {
 	t, ok := s.tokens[tok]
 	s.mu.Unlock()
 	switch {
-	case !ok:
+	case !ok, t.audience != resource:
 		return "Access token validation failure. Invalid audience."
 	case t.revoked:
 		return "Access token validation failure. The token has been revoked."

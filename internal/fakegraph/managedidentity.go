@@ -18,9 +18,6 @@ const (
 	AppServiceTokenPath = "/msi/token"
 )
 
-// GraphResource is the resource managed identity tokens are requested for.
-const GraphResource = "https://graph.microsoft.com"
-
 // systemAssigned is the key of the system-assigned identity.
 const systemAssigned = "system-assigned"
 
@@ -30,7 +27,8 @@ const SystemAssignedClientID = "00000000-0000-0000-0000-00000000005a"
 
 // AddManagedIdentity enables a managed identity on the fake host: the
 // system-assigned one when clientID is "", otherwise the user-assigned
-// identity with that client id. Its tokens work on Graph.
+// identity with that client id. It gets tokens for every resource of
+// Resources.
 func (s *Server) AddManagedIdentity(clientID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -71,7 +69,7 @@ type miRequest struct {
 	authorized func(r *http.Request) bool
 	denied     Response // the answer when authorized fails
 	notFound   func(id string) string
-	answer     func(token, id string, expires time.Time, lifetime time.Duration) string
+	answer     func(token, id, resource string, expires time.Time, lifetime time.Duration) string
 }
 
 var imds = miRequest{
@@ -81,10 +79,10 @@ var imds = miRequest{
 	notFound: func(string) string {
 		return `{"error":"invalid_request","error_description":"Identity not found"}`
 	},
-	answer: func(token, id string, expires time.Time, lifetime time.Duration) string {
+	answer: func(token, id, resource string, expires time.Time, lifetime time.Duration) string {
 		secs := int64(math.Ceil(lifetime.Seconds()))
 		return fmt.Sprintf(`{"access_token":%s,"client_id":%s,"expires_in":"%d","expires_on":"%d","ext_expires_in":"%d","not_before":"%d","resource":%s,"token_type":"Bearer"}`,
-			jsonString(token), jsonString(id), secs, expires.Unix(), secs, time.Now().Unix(), jsonString(GraphResource))
+			jsonString(token), jsonString(id), secs, expires.Unix(), secs, time.Now().Unix(), jsonString(resource))
 	},
 }
 
@@ -99,9 +97,9 @@ func (s *Server) appService() miRequest {
 			return fmt.Sprintf(`{"statusCode":400,"message":%s,"correlationId":%s}`,
 				jsonString("No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId "+id+"."), jsonString(newGUID()))
 		},
-		answer: func(token, id string, expires time.Time, _ time.Duration) string {
+		answer: func(token, id, resource string, expires time.Time, _ time.Duration) string {
 			return fmt.Sprintf(`{"access_token":%s,"expires_on":"%d","resource":%s,"token_type":"Bearer","client_id":%s}`,
-				jsonString(token), expires.Unix(), jsonString(GraphResource), jsonString(id))
+				jsonString(token), expires.Unix(), jsonString(resource), jsonString(id))
 		},
 	}
 }
@@ -126,9 +124,9 @@ func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request, m 
 	case q.Get("api-version") != m.apiVersion:
 		return s.send(w, r, Status(http.StatusBadRequest, fmt.Sprintf(
 			`{"error":"invalid_request","error_description":%s}`, jsonString("fakegraph: api-version must be "+m.apiVersion))), h)
-	case strings.TrimSuffix(q.Get("resource"), "/") != GraphResource:
+	case !knownResource(strings.TrimSuffix(q.Get("resource"), "/")):
 		return s.send(w, r, Status(http.StatusBadRequest, fmt.Sprintf(
-			`{"error":"invalid_resource","error_description":%s}`, jsonString("AADSTS500011: The resource principal named "+q.Get("resource")+" was not found in the tenant. fakegraph only serves "+GraphResource+"."))), h)
+			`{"error":"invalid_resource","error_description":%s}`, jsonString("AADSTS500011: The resource principal named "+q.Get("resource")+" was not found in the tenant. fakegraph only serves "+strings.Join(Resources, ", ")+"."))), h)
 	case q.Has("object_id") || q.Has("mi_res_id") || q.Has("msi_res_id") || q.Has("principal_id"):
 		return s.send(w, r, Status(http.StatusBadRequest, `{"error":"invalid_request","error_description":"fakegraph selects user-assigned identities by client_id only"}`), h)
 	}
@@ -143,6 +141,7 @@ func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request, m 
 	if id == "" {
 		id = SystemAssignedClientID
 	}
-	tok, expires := s.issueToken(clientKey{tenant: "managed-identity", client: key})
-	return s.send(w, r, OK(m.answer(tok, id, expires, s.cfg.tokenLifetime)), h)
+	resource := strings.TrimSuffix(q.Get("resource"), "/")
+	tok, expires := s.issueToken(clientKey{tenant: managedIdentityTenant, client: key}, id, resource)
+	return s.send(w, r, OK(m.answer(tok, id, resource, expires, s.cfg.tokenLifetime)), h)
 }

@@ -394,7 +394,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	if p.httpClient != nil {
 		opts = append(opts, graph.WithHTTPClient(p.httpClient))
 	}
-	client, err := graph.New(cred, append(opts, p.graphOptions...)...)
+	client, err := graph.New(cred.Scope(auth.GraphScope), append(opts, p.graphOptions...)...)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Provider Configuration", "The Graph client could not be built: "+err.Error())
 		return
