@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,9 +27,6 @@ import (
 // store's SAS as a GET would: a server-side copy, no byte through the
 // client. Blobs may be declared with a size and no content (1 GiB each for
 // the benchmark). It counts the response bytes it served.
-
-// StorageAudience is the audience a destination request's token must have.
-const StorageAudience = "https://storage.azure.com"
 
 // stores is every running blob store of the process by host, so that a
 // copy can read its source from another one.
@@ -272,7 +268,7 @@ func (b *BlobStore) answerCopy(w http.ResponseWriter, r *http.Request) (status i
 			"Server failed to authenticate the request. Please refer to the information in the www-authenticate header."), true
 	}
 	if msg := checkStorageToken(r.Header.Get("Authorization")); msg != "" {
-		w.Header().Set("WWW-Authenticate", "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize resource_id="+StorageAudience)
+		w.Header().Set("WWW-Authenticate", "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize resource_id="+StorageResource)
 		return storageError(w, http.StatusUnauthorized, "InvalidAuthenticationInfo", "Server failed to authenticate the request. "+msg), true
 	}
 	if container == "" {
@@ -355,47 +351,30 @@ func faultOf(r *http.Request) StorageFault {
 }
 
 // checkStorageToken is "" when h is "Bearer <JWT>" whose payload has aud
-// https://storage.azure.com (with or without '/') and an exp in the future.
+// https://storage.azure.com (with or without '/') and an exp in the future
+// (what Azurite's --oauth basic checks; the signature is not).
 func checkStorageToken(h string) string {
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
+	if _, ok := strings.CutPrefix(h, "Bearer "); !ok {
 		return "The Authorization header is not a bearer token."
 	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
+	c, ok := tokenClaims(h)
+	if !ok {
 		return "The access token is not a JWT."
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "The access token's payload is not base64url."
+	if strings.TrimSuffix(c.Aud, "/") != StorageResource {
+		return fmt.Sprintf("Audience validation failed. Audience did not match (%q).", c.Aud)
 	}
-	var claims struct {
-		Aud any   `json:"aud"`
-		Exp int64 `json:"exp"`
-	}
-	if json.Unmarshal(raw, &claims) != nil {
-		return "The access token's payload is not JSON."
-	}
-	aud := fmt.Sprint(claims.Aud)
-	if strings.TrimSuffix(aud, "/") != StorageAudience {
-		return fmt.Sprintf("Audience validation failed. Audience did not match (%q).", aud)
-	}
-	if claims.Exp == 0 || time.Now().Unix() >= claims.Exp {
+	if c.Exp == 0 || time.Now().Unix() >= c.Exp {
 		return "Lifetime validation failed. The token is expired."
 	}
 	return ""
 }
 
-// StorageToken makes a JWT-shaped access token for the Storage audience,
-// unsigned (the fake, like Azurite, checks claims, not the signature).
+// StorageToken makes an access token for Azure Storage as the fake
+// identity platform issues them (tests that hand azblob a credential of
+// their own).
 func StorageToken(tenant string, expiry time.Time) string {
-	enc := base64.RawURLEncoding
-	head := enc.EncodeToString([]byte(`{"typ":"JWT","alg":"RS256"}`))
-	body, _ := json.Marshal(map[string]any{
-		"aud": StorageAudience, "iss": "https://sts.windows.net/" + tenant + "/", "tid": tenant,
-		"exp": expiry.Unix(), "nbf": time.Now().Add(-time.Minute).Unix(), "iat": time.Now().Unix(),
-	})
-	return head + "." + enc.EncodeToString(body) + "." + enc.EncodeToString([]byte("fake-signature"))
+	return newJWT(tenant, "00000000-0000-0000-0000-0000000000a1", StorageResource, time.Now(), expiry)
 }
 
 func (b *BlobStore) serveDeclared(w http.ResponseWriter, r *http.Request, o *object) int {

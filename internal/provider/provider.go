@@ -402,7 +402,8 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "max_retries": maxRetries,
 	})
-	data := &providerData{client: client, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines, clientID: authCfg.ClientID}
+	data := &providerData{client: client, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines,
+		storage: cred.TokenCredential(auth.StorageScope), clientID: authCfg.ClientID}
 	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
