@@ -248,7 +248,7 @@ func TestManifestCopyErrors(t *testing.T) {
 				e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPY", Status: http.StatusForbidden, Code: "AuthorizationPermissionMismatch",
 					Message: "This request is not authorized to perform this operation using this permission."})
 			},
-			want: `(?s)Access Denied By Azure Storage.*devstoreaccount1/billing.*Storage Blob Data\s+Contributor.*` + testClientID + `.*x-ms-request-id\s+[0-9a-f-]{36}`,
+			want: `(?s)Access Denied By Azure Storage.*devstoreaccount1/billing.*` + testClientID + `.*Storage Blob Data\s+Contributor.*x-ms-request-id\s+[0-9a-f-]{36}`,
 		},
 		"container missing": {
 			setup: func(e *copyEnv) { e.container = e.dst.URL() + "/devstoreaccount1/missing" },
