@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -604,4 +605,18 @@ func TestCheckPrefix(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q", p, err, want)
 		}
 	}
+}
+
+// graphCred hands out a token for Microsoft Graph: Storage must refuse it.
+type graphCred struct{}
+
+func (graphCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	exp := time.Now().Add(time.Hour)
+	tok := fakegraph.StorageToken(tenant, exp)
+	// Re-issue the same claims for the Graph audience.
+	parts := strings.Split(tok, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	raw = bytes.Replace(raw, []byte(fakegraph.StorageResource), []byte(fakegraph.GraphResource), 1)
+	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
+	return azcore.AccessToken{Token: strings.Join(parts, "."), ExpiresOn: exp}, nil
 }
