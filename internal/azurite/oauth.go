@@ -118,3 +118,13 @@ func (s *Server) List(t testing.TB, containerName string) []string {
 	}
 	return out
 }
+
+// Delete removes blob name of container (with the account key).
+func (s *Server) Delete(t testing.TB, containerName, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	if _, err := s.client.NewContainerClient(containerName).NewBlobClient(name).Delete(ctx, nil); err != nil {
+		t.Fatalf("azurite: delete %q of %q: %v", name, containerName, err)
+	}
+}

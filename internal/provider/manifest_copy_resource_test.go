@@ -240,8 +240,10 @@ func TestManifestCopyErrors(t *testing.T) {
 		want  string
 	}{
 		"foreign blob": {
-			setup: func(e *copyEnv) { e.dst.PutDest(copyContainer, e.id+"/"+e.files[0].Name, []byte("someone else's"), nil) },
-			want:  `(?s)Destination Blob Exists.*never\s+overwrites`,
+			setup: func(e *copyEnv) {
+				e.dst.PutDest(copyContainer, e.id+"/"+e.files[0].Name, []byte("someone else's"), nil)
+			},
+			want: `(?s)Destination Blob Exists.*never\s+overwrites`,
 		},
 		"permission": {
 			setup: func(e *copyEnv) {
