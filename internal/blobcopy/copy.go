@@ -321,15 +321,18 @@ func (r *run) one(ctx context.Context, name string) (Blob, error) {
 	}
 	f := &inflight{name: name, dest: dest, client: dc, sourceETag: src.etag}
 	r.track(f)
+	var got *props // the copy's properties: the last poll's for Copy Blob
 	if src.size <= r.opts.SyncLimit {
 		err = r.copySync(ctx, f, src)
 	} else {
-		err = r.copyAsync(ctx, f, src)
+		got, err = r.copyAsync(ctx, f, src)
 	}
 	if err != nil {
 		return out, err
 	}
-	got, err := r.destProperties(ctx, dc, name, dest)
+	if got == nil {
+		got, err = r.destProperties(ctx, dc, name, dest)
+	}
 	if err == nil && got == nil {
 		err = &StorageError{Blob: name, Dest: dest, Side: Destination, Op: "reading the copy of", Err: errors.New("the copy is not there")}
 	}
@@ -638,7 +641,7 @@ func alreadyThere(err error) bool {
 
 // copyAsync is Copy Blob: the service copies in the background; the
 // destination's x-ms-copy-status is polled until it is no longer pending.
-func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) error {
+func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) (*props, error) {
 	for {
 		u, gen := r.sourceURL(f.name)
 		opts := &blob.StartCopyFromURLOptions{
@@ -647,23 +650,24 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) error {
 			AccessConditions:               ifNoneMatchAny(),
 		}
 		var resp blob.StartCopyFromURLResponse
+		var raw *http.Response
 		err := r.retry(ctx, f.name, "Copy Blob", func(ctx context.Context) error {
 			var err error
-			resp, err = f.client.StartCopyFromURL(ctx, u, opts)
+			resp, err = f.client.StartCopyFromURL(policy.WithCaptureResponse(ctx, &raw), u, opts)
 			return err
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctxErr(ctx)
+				return nil, ctxErr(ctx)
 			}
 			m, _ := r.sas.Current()
 			if sourceExpired(err, m) && codeOf(err) != "AuthorizationFailure" {
 				if rerr := r.renew(ctx, f.name, gen); rerr != nil {
-					return rerr
+					return nil, rerr
 				}
 				continue
 			}
-			return r.copyError(f, err)
+			return nil, r.copyError(f, err)
 		}
 		r.mu.Lock()
 		f.copyID = deref(resp.CopyID)
@@ -673,27 +677,36 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) error {
 			status = string(*resp.CopyStatus)
 		}
 		r.opts.Info(ctx, "asynchronous copy started", map[string]any{"blob": f.name, "destination": f.dest, "bytes": src.size, "copy_status": status})
-		return r.poll(ctx, f, src, status)
+		var h http.Header
+		if raw != nil {
+			h = raw.Header
+		}
+		return r.poll(ctx, f, src, status, h)
 	}
 }
 
 // poll waits for an asynchronous copy, honouring Retry-After, else backing
 // off 1 s → 10 s, and reports its progress in the log.
-func (r *run) poll(ctx context.Context, f *inflight, src *props, status string) error {
+func (r *run) poll(ctx context.Context, f *inflight, src *props, status string, h http.Header) (*props, error) {
 	pending := string(blob.CopyStatusTypePending)
 	next, n := r.opts.Poll.Delay(0), 1
+	if ra, ok := graph.RetryAfter(h, r.opts.Retry.Clock.Now()); ok {
+		next, n = ra, 0
+	}
+	var p *props
 	for status == "" || status == pending {
 		if status == pending {
-			if err := r.opts.Retry.Clock.Sleep(ctx, next); err != nil {
-				return ctxErr(ctx)
+			if err := r.opts.Retry.Clock.Sleep(ctx, max(next, minPoll)); err != nil {
+				return nil, ctxErr(ctx)
 			}
 		}
-		p, err := r.destProperties(ctx, f.client, f.name, f.dest)
+		var err error
+		p, err = r.destProperties(ctx, f.client, f.name, f.dest)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p == nil {
-			return &StorageError{Blob: f.name, Dest: f.dest, Side: Destination, Op: "copying into", Err: errors.New("the destination blob disappeared during the copy")}
+			return nil, &StorageError{Blob: f.name, Dest: f.dest, Side: Destination, Op: "copying into", Err: errors.New("the destination blob disappeared during the copy")}
 		}
 		status = p.copyStatus
 		if status == "" {
@@ -711,12 +724,15 @@ func (r *run) poll(ctx context.Context, f *inflight, src *props, status string) 
 			}
 		case string(blob.CopyStatusTypeSuccess):
 		default:
-			return &StorageError{Blob: f.name, Dest: f.dest, Side: Destination, Op: "copying into", Code: "copy " + status,
+			return nil, &StorageError{Blob: f.name, Dest: f.dest, Side: Destination, Op: "copying into", Code: "copy " + status,
 				Message: scrubField(firstLine(p.copyDesc))}
 		}
 	}
-	return nil
+	return p, nil
 }
+
+// minPoll is the shortest wait between two polls, whatever Retry-After says.
+const minPoll = 100 * time.Millisecond
 
 func scrubField(s string) string { return strings.TrimSpace(scrub(s)) }
 
