@@ -198,7 +198,7 @@ func (b *BlobStore) DeleteDest(container, name string) {
 // BytesServed is how many response body bytes the store has sent.
 func (b *BlobStore) BytesServed() int64 { return b.cp.served.Load() }
 
-// Copies is how many copy requests the store accepted.
+// Copies is how many copy requests the store received (past the source checks).
 func (b *BlobStore) Copies() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -450,6 +450,9 @@ func (b *BlobStore) destProperties(w http.ResponseWriter, r *http.Request) int {
 		done := total
 		if snap.copyStatus == "pending" {
 			done = 0
+			if span := snap.copyDone.Sub(snap.created); span > 0 {
+				done = min(total, int64(float64(total)*float64(time.Since(snap.created))/float64(span)))
+			}
 			if left := time.Until(snap.copyDone); left > 0 {
 				h.Set("Retry-After", strconv.FormatFloat(left.Seconds(), 'f', 3, 64))
 			}
@@ -558,6 +561,7 @@ func (b *BlobStore) destCopy(w http.ResponseWriter, r *http.Request, sync bool) 
 	}
 	b.mu.Lock()
 	latency := b.cp.latency
+	b.cp.copies++
 	b.mu.Unlock()
 	if sync && latency > 0 {
 		select {
@@ -578,7 +582,6 @@ func (b *BlobStore) destCopy(w http.ResponseWriter, r *http.Request, sync bool) 
 			return storageError(w, http.StatusConflict, "PendingCopyOperation", "There is currently a pending copy operation.")
 		}
 	}
-	b.cp.copies++
 	b.cp.nextCopyID++
 	o := &object{
 		meta: meta, created: time.Now(), copySource: srcURL,
