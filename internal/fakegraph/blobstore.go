@@ -227,7 +227,7 @@ func (b *BlobStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), At: start,
 	})
 	b.mu.Unlock()
-	status := b.answer(b.counting(w), r)
+	status := b.answer(b.counting(w, r), r)
 	if b.accessLog != nil {
 		b.accessLog(r.Method, r.URL.Path, status, time.Since(start))
 	}

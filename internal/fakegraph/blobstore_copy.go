@@ -234,13 +234,17 @@ func (w countingWriter) Flush() {
 
 func (w countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// counting wraps w so that its body bytes count in BytesServed; Hijack
-// (the truncating faults) still reaches the connection.
-func (b *BlobStore) counting(w http.ResponseWriter) http.ResponseWriter {
-	if hj, ok := w.(http.Hijacker); ok {
-		return countingHijacker{countingWriter{w, &b.cp.served}, hj}
+// counting wraps w so that its body bytes count in BytesServed (a HEAD's
+// are not sent); Hijack (the truncating faults) still reaches the connection.
+func (b *BlobStore) counting(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	n := &b.cp.served
+	if r.Method == http.MethodHead {
+		n = &atomic.Int64{}
 	}
-	return countingWriter{w, &b.cp.served}
+	if hj, ok := w.(http.Hijacker); ok {
+		return countingHijacker{countingWriter{w, n}, hj}
+	}
+	return countingWriter{w, n}
 }
 
 type countingHijacker struct {
