@@ -471,6 +471,18 @@ func sourceExpired(err error, m *graph.Manifest) bool {
 	return false
 }
 
+// copySourceRefused: a copy request refused because the service could not
+// read the source with its SAS (403 CannotVerifyCopySource, or
+// AuthenticationFailed, which the destination's bearer token never gets).
+// Other 403s of a copy are the destination refusing the identity.
+func copySourceRefused(err error) bool {
+	if statusOf(err) != http.StatusForbidden {
+		return false
+	}
+	c := codeOf(err)
+	return c == "CannotVerifyCopySource" || c == "AuthenticationFailed"
+}
+
 // sourceProperties reads the source's size, Content-MD5 and ETag with the
 // SAS (no credential, so no Authorization header reaches the source host),
 // renewing an expired SAS once.
@@ -604,8 +616,7 @@ func (r *run) copySync(ctx context.Context, f *inflight, src *props) error {
 		if ctx.Err() != nil {
 			return ctxErr(ctx)
 		}
-		m, _ := r.sas.Current()
-		if sourceExpired(err, m) && codeOf(err) != "AuthorizationFailure" {
+		if copySourceRefused(err) {
 			if rerr := r.renew(ctx, f.name, gen); rerr != nil {
 				return rerr
 			}
@@ -660,8 +671,7 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) (*props, e
 			if ctx.Err() != nil {
 				return nil, ctxErr(ctx)
 			}
-			m, _ := r.sas.Current()
-			if sourceExpired(err, m) && codeOf(err) != "AuthorizationFailure" {
+			if copySourceRefused(err) {
 				if rerr := r.renew(ctx, f.name, gen); rerr != nil {
 					return nil, rerr
 				}

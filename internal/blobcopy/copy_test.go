@@ -352,6 +352,27 @@ func TestCopyRenewsAnExpiredSASOnce(t *testing.T) {
 		t.Errorf("sas retries %d, refreshes %d; want 1 and 1", res.SASExpiredRetries, e.refreshes.Load())
 	}
 
+	t.Run("refused at the copy", func(t *testing.T) {
+		e := newEnv(t)
+		e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPY", Status: http.StatusForbidden, Code: "CannotVerifyCopySource",
+			Message: "Server failed to authenticate the request.", Times: 2})
+		res, err := blobcopy.Copy(t.Context(), manifestOf(t, e.manifest), e.target(), e.opts(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SASExpiredRetries != 1 || e.refreshes.Load() != 1 {
+			t.Errorf("sas retries %d, refreshes %d; want 1 and 1", res.SASExpiredRetries, e.refreshes.Load())
+		}
+	})
+	t.Run("a destination 403 is not the source's", func(t *testing.T) {
+		e := newEnv(t)
+		e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPY", Status: http.StatusForbidden, Code: "AuthorizationFailure"})
+		_, err := blobcopy.Copy(t.Context(), manifestOf(t, e.manifest), e.target(), e.opts(t))
+		var se *blobcopy.StorageError
+		if !errors.As(err, &se) || !se.Permission() || e.refreshes.Load() != 0 {
+			t.Fatalf("err = %v (refreshes %d), want a destination permission error and no re-read", err, e.refreshes.Load())
+		}
+	})
 	t.Run("expired again", func(t *testing.T) {
 		e := newEnv(t)
 		e.manifest.SASToken = e.src.SAS("partnerbilling/"+manifestID, time.Now().Add(-time.Minute))
