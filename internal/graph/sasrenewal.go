@@ -91,7 +91,7 @@ func (s *SASRenewal) Renew(ctx context.Context, seen int) (*Manifest, int, error
 type ManifestChangedError struct {
 	ID                    string
 	FirstETag, SecondETag string
-	// What differs: "eTag", "rootDirectory", "blobs".
+	// What differs: "eTag", "rootDirectory" or "blob names".
 	What string
 }
 
@@ -101,7 +101,7 @@ func (e *ManifestChangedError) Error() string {
 }
 
 // SameManifest is nil when second is first read again: same eTag, same
-// rootDirectory, same blob names in the same order.
+// rootDirectory, same set of blob names (in any order).
 func SameManifest(first, second *Manifest) error {
 	what := ""
 	switch {
@@ -109,10 +109,19 @@ func SameManifest(first, second *Manifest) error {
 		what = "eTag"
 	case first.RootDirectory != second.RootDirectory:
 		what = "rootDirectory"
-	case !slices.EqualFunc(first.Blobs, second.Blobs, func(a, b Blob) bool { return a.Name == b.Name }):
-		what = "blobs"
+	case !slices.Equal(blobNames(first), blobNames(second)):
+		what = "blob names"
 	default:
 		return nil
 	}
 	return &ManifestChangedError{ID: first.ID, FirstETag: first.ETag, SecondETag: second.ETag, What: what}
+}
+
+func blobNames(m *Manifest) []string {
+	out := make([]string, len(m.Blobs))
+	for i, b := range m.Blobs {
+		out[i] = b.Name
+	}
+	slices.Sort(out)
+	return out
 }
