@@ -2,6 +2,7 @@ package blobcopy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 
@@ -35,7 +36,8 @@ type Recorded struct {
 
 // Check HEADs every recorded blob with the Storage token (at most
 // Concurrency at once; no Graph call, no source request) and says, in
-// order, whether each is still as recorded.
+// order, whether each is still as recorded. A container that is gone makes
+// its blobs Missing.
 func Check(ctx context.Context, c *Container, blobs []Recorded, opts Options) ([]State, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
@@ -49,7 +51,10 @@ func Check(ctx context.Context, c *Container, blobs []Recorded, opts Options) ([
 			return &StorageError{Blob: b.Name, Dest: b.Dest, Side: Destination, Op: "building the client of", Err: err}
 		}
 		p, err := headDest(ctx, dc, b.Name, b.Dest, opts)
+		var se *StorageError
 		switch {
+		case errors.As(err, &se) && se.ContainerMissing():
+			out[i] = Missing // the container is gone, and the blob with it
 		case err != nil:
 			return err
 		case p == nil:
@@ -98,7 +103,7 @@ func Remove(ctx context.Context, c *Container, blobs []Recorded, opts Options) (
 			switch {
 			case se.StatusCode == http.StatusPreconditionFailed:
 				st[i], err = 2, nil
-			case se.StatusCode == http.StatusNotFound && se.Code != "ContainerNotFound":
+			case se.StatusCode == http.StatusNotFound: // the blob, or its whole container, is gone
 				st[i], err = 1, nil
 			}
 		}

@@ -498,6 +498,13 @@ func TestCheckAndRemove(t *testing.T) {
 	if len(e.src.Requests()) != before {
 		t.Error("Check sent a request to the source")
 	}
+	gone, err := blobcopy.ParseContainerURL(e.dst.URL() + "/devstoreaccount1/deleted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := blobcopy.Check(t.Context(), gone, rec, e.opts(t)); err != nil || st[0] != blobcopy.Missing || st[2] != blobcopy.Missing {
+		t.Errorf("check of a deleted container = %v, %v; want every blob missing", st, err)
+	}
 	rm, err := blobcopy.Remove(t.Context(), e.container, rec, e.opts(t))
 	if err != nil {
 		t.Fatal(err)
