@@ -292,7 +292,7 @@ func TestCopyAsynchronousAboveTheLimit(t *testing.T) {
 	}
 	progress := 0
 	for _, l := range e.infos {
-		if strings.HasPrefix(l, "asynchronous copy in progress") && strings.Contains(l, "pending 0/") {
+		if strings.HasPrefix(l, "asynchronous copy in progress") && strings.Contains(l, " pending ") && strings.Contains(l, "/") {
 			progress++
 		}
 	}
