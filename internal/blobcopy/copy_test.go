@@ -355,7 +355,7 @@ func TestCopyRenewsAnExpiredSASOnce(t *testing.T) {
 	t.Run("refused at the copy", func(t *testing.T) {
 		e := newEnv(t)
 		e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPY", Status: http.StatusForbidden, Code: "CannotVerifyCopySource",
-			Message: "Server failed to authenticate the request.", Times: 2})
+			Message: "Server failed to authenticate the request.", Times: 1})
 		res, err := blobcopy.Copy(t.Context(), manifestOf(t, e.manifest), e.target(), e.opts(t))
 		if err != nil {
 			t.Fatal(err)
