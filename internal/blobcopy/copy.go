@@ -362,6 +362,7 @@ type props struct {
 	etag        string
 	meta        map[string]*string
 	copyStatus  string
+	copyID      string
 	copyDesc    string
 	copyProg    string
 	retryHeader http.Header
@@ -377,6 +378,9 @@ func propsOf(resp blob.GetPropertiesResponse, raw *http.Response) *props {
 	}
 	if resp.CopyStatus != nil {
 		p.copyStatus = string(*resp.CopyStatus)
+	}
+	if resp.CopyID != nil {
+		p.copyID = *resp.CopyID
 	}
 	if resp.CopyStatusDescription != nil {
 		p.copyDesc = *resp.CopyStatusDescription
@@ -811,25 +815,30 @@ func (r *run) cleanup(parent context.Context, p *Partial) {
 }
 
 func (r *run) removeUnfinished(ctx context.Context, f *inflight, opts Options) (bool, error) {
-	r.mu.Lock()
-	copyID := f.copyID
-	r.mu.Unlock()
-	if copyID != "" {
+	p, err := headDest(ctx, f.client, f.name, f.dest, opts)
+	if err != nil || p == nil {
+		return false, err
+	}
+	if !strings.EqualFold(metaValue(p.meta, MetaManifestID), r.target.ManifestID) || normETag(metaValue(p.meta, MetaSourceETag)) != normETag(f.sourceETag) {
+		return false, nil // not ours: never deleted
+	}
+	if p.copyStatus == string(blob.CopyStatusTypePending) {
+		// The copy id from the HEAD: the Copy Blob request may have been
+		// cut off before its answer arrived.
+		r.mu.Lock()
+		copyID := f.copyID
+		r.mu.Unlock()
+		if p.copyID != "" {
+			copyID = p.copyID
+		}
 		_, err := f.client.AbortCopyFromURL(ctx, copyID, nil)
 		if err != nil && statusOf(err) != http.StatusConflict { // 409 NoPendingCopyOperation: it ended meanwhile
 			return false, responseError(f.name, f.dest, Destination, "aborting the copy into", err)
 		}
 		opts.Debug(ctx, "storage request", map[string]any{"op": "Abort Copy", "blob": f.dest})
-	}
-	p, err := headDest(ctx, f.client, f.name, f.dest, opts)
-	if err != nil {
-		return false, err
-	}
-	if p == nil {
-		return false, nil
-	}
-	if !strings.EqualFold(metaValue(p.meta, MetaManifestID), r.target.ManifestID) || normETag(metaValue(p.meta, MetaSourceETag)) != normETag(f.sourceETag) {
-		return false, nil // not ours: never deleted
+		if p, err = headDest(ctx, f.client, f.name, f.dest, opts); err != nil || p == nil {
+			return false, err
+		}
 	}
 	if err := deleteIfMatch(ctx, f.client, f.name, f.dest, p.etag, opts); err != nil {
 		return false, err
