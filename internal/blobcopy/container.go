@@ -140,3 +140,47 @@ func CheckPrefix(p string) error {
 
 // DefaultPrefix is the prefix of a copy without one: "{manifest_id}/".
 func DefaultPrefix(manifestID string) string { return manifestID + "/" }
+
+// NameError is a manifest blob name that cannot be a destination blob
+// name under the prefix: nothing was copied.
+type NameError struct {
+	Name   string
+	Reason string
+}
+
+func (e *NameError) Error() string { return fmt.Sprintf("blob name %q %s", e.Name, e.Reason) }
+
+// checkNames refuses, before any request, a blob name that could land
+// outside the prefix or is not a usable blob name (empty, a '.' or '..'
+// segment — the service resolves them in the URL path —, a leading '/', a
+// backslash or a control character), and a name listed twice.
+func checkNames(blobs []string, prefix string) error {
+	seen := make(map[string]bool, len(blobs))
+	for _, n := range blobs {
+		reason := ""
+		switch {
+		case n == "":
+			reason = "is empty"
+		case strings.HasPrefix(n, "/"):
+			reason = "starts with '/'"
+		case strings.Contains(n, `\`):
+			reason = "contains a backslash"
+		case strings.IndexFunc(n, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0:
+			reason = "contains a control character"
+		case seen[n]:
+			reason = "is listed twice"
+		case len([]rune(prefix+n)) > maxBlobName:
+			reason = fmt.Sprintf("would make a destination name of %d characters; Azure allows %d", len([]rune(prefix+n)), maxBlobName)
+		}
+		for _, seg := range strings.Split(n, "/") {
+			if reason == "" && (seg == "." || seg == "..") {
+				reason = "contains a '.' or '..' segment, which could land outside the prefix"
+			}
+		}
+		if reason != "" {
+			return &NameError{Name: n, Reason: reason}
+		}
+		seen[n] = true
+	}
+	return nil
+}

@@ -180,10 +180,12 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	if err := CheckSource(m.RootDirectory); err != nil {
 		return nil, err
 	}
-	for _, b := range m.Blobs {
-		if n := len([]rune(target.Prefix + b.Name)); n > maxBlobName {
-			return nil, fmt.Errorf("blob %q: its destination name would be %d characters long; Azure allows %d", b.Name, n, maxBlobName)
-		}
+	names := make([]string, len(m.Blobs))
+	for i, b := range m.Blobs {
+		names[i] = b.Name
+	}
+	if err := checkNames(names, target.Prefix); err != nil {
+		return nil, err
 	}
 	r := &run{
 		opts: opts, target: target,

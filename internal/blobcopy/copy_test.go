@@ -655,3 +655,20 @@ func (graphCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.A
 	parts[1] = base64.RawURLEncoding.EncodeToString(raw)
 	return azcore.AccessToken{Token: strings.Join(parts, "."), ExpiresOn: exp}, nil
 }
+
+func TestCopyRefusesUnsafeNames(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"../../other/part-0.json.gz", "a/./b.json.gz", "", "/abs.json.gz", `a\b.json.gz`, "a\x00b", "part-00000.json.gz"} {
+		e := newEnv(t)
+		m := manifestOf(t, e.manifest)
+		m.Blobs = append(m.Blobs, graph.Blob{Name: name})
+		_, err := blobcopy.Copy(t.Context(), m, e.target(), e.opts(t))
+		var ne *blobcopy.NameError
+		if !errors.As(err, &ne) || ne.Name != name {
+			t.Errorf("%q: err = %v, want a NameError", name, err)
+		}
+		if n := len(e.src.Requests()) + len(e.dst.Requests()); n != 0 {
+			t.Errorf("%q: %d Storage requests before the refusal", name, n)
+		}
+	}
+}

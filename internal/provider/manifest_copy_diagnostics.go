@@ -114,6 +114,7 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 		ee *blobcopy.ExistsError
 		ve *blobcopy.VerifyError
 		mc *graph.ManifestChangedError
+		ne *blobcopy.NameError
 	)
 	left := ""
 	if errors.As(err, &ce) {
@@ -134,6 +135,10 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 			fmt.Sprintf("Manifest %s was read again for a fresh SAS token and is no longer the same (eTag %q first, %q now): the export's "+
 				"data changed while it was being copied. Nothing of two versions is mixed: apply again to copy the current version "+
 				"(into a new prefix if the old blobs must stay).%s\n\n%s", cc.manifestID, mc.FirstETag, mc.SecondETag, left, detail))
+	case errors.As(err, &ne):
+		diags.AddAttributeError(path.Root("manifest_id"), "Unsafe Blob Name",
+			fmt.Sprintf("Manifest %s lists a blob whose name cannot be a destination blob under the prefix: %s. Nothing was copied.\n\n"+
+				"Blob names come from the service; report the manifest id to Microsoft support.", cc.manifestID, safetext.Field(ne.Error())))
 	case errors.As(err, &ee):
 		diags.AddAttributeError(path.Root("prefix"), "Destination Blob Exists",
 			fmt.Sprintf("The container already holds %s, which this provider did not copy from this source, and the provider never "+

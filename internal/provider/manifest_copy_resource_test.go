@@ -260,6 +260,14 @@ func TestManifestCopyErrors(t *testing.T) {
 			setup: func(e *copyEnv) { e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPY", Corrupt: true, Times: 1}) },
 			want:  `(?s)Copy Verification Failed.*deleted`,
 		},
+		"unsafe blob name": {
+			setup: func(e *copyEnv) {
+				m := e.man
+				m.Blobs = append(m.Blobs, fakegraph.ManifestBlob{Name: "../../elsewhere/part-9.json.gz", PartitionValue: "default"})
+				e.srv.SetManifest(e.id, m.Body())
+			},
+			want: `(?s)Unsafe Blob Name.*elsewhere.*Nothing was copied`,
+		},
 		"manifest not found": {
 			setup: func(e *copyEnv) { e.id = "00000000-0000-0000-0000-00000000beef" },
 			want:  `Manifest Not Found`,
@@ -274,7 +282,7 @@ func TestManifestCopyErrors(t *testing.T) {
 				ProtoV6ProviderFactories: e.factories(),
 				Steps:                    []resource.TestStep{{Config: e.config("  concurrency = 1"), ExpectError: regexp.MustCompile(tc.want)}},
 			})
-			if name == "bad copy" || name == "permission" {
+			if name == "bad copy" || name == "permission" || name == "unsafe blob name" {
 				if names := e.dst.DestNames(copyContainer); len(names) != 0 {
 					t.Errorf("left in the container: %q", names)
 				}
