@@ -160,6 +160,14 @@ func (c *Config) SelectMethod() (Method, error) {
 		return "", fmt.Errorf("%w: %s %s set but use_oidc is not true; set use_oidc = true (ARM_USE_OIDC=true) to authenticate with it",
 			ErrNoCredentials, strings.Join(src, " and "), verb)
 	}
+	if c.TenantID != "" && c.ClientID != "" {
+		// Half of an app registration: the secret is the likely missing part.
+		return "", &ConfigError{Argument: ArgClientSecret, Summary: "Credential Missing",
+			Related: []string{ArgClientCertificatePath, ArgClientCertificate, ArgUseOIDC, ArgUseMSI, ArgUseCLI},
+			Err: errors.New("tenant_id and client_id are set, but no credential of that app registration is: set client_secret to the value " +
+				"(not the id) of one of its client secrets; or authenticate another way: a certificate (client_certificate_path or client_certificate), " +
+				"use_oidc = true with an OIDC token, use_msi = true for a managed identity, or use_cli = true for the Azure CLI")}
+	}
 	return "", ErrNoCredentials
 }
 

@@ -47,8 +47,8 @@ func newCLIAcquirer(cfg Config) (acquirer, error) {
 	return &cliAcquirer{path: path, tenant: cfg.TenantID, timeout: timeout}, nil
 }
 
-// args asks for a token of the scope's resource (--resource works on every
-// az version; --scope only since 2.x).
+// args asks for a token of the scope's resource with --resource, the form
+// every az version understands.
 func (a *cliAcquirer) args(scope string) []string {
 	args := []string{"account", "get-access-token", "--resource", resourceOf(scope), "--output", "json"}
 	if a.tenant != "" {
@@ -58,6 +58,10 @@ func (a *cliAcquirer) args(scope string) []string {
 }
 
 func (a *cliAcquirer) acquire(ctx context.Context, scope string) (string, time.Time, error) {
+	if !strings.HasPrefix(scope, "https://") {
+		// Never an option of the az command line.
+		return "", time.Time{}, fmt.Errorf("the Azure CLI cannot be asked for a token of %q: not an https scope", scope)
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, a.timeout, errCLITimeout)
 	defer cancel()
 	// G204: the program is az as found on PATH, without a shell; the

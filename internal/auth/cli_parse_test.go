@@ -39,11 +39,13 @@ func TestCLIExpiry(t *testing.T) {
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct{ in, want string }{
-		"jwt":             {"token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_x here", "token [redacted token] here"},
-		"two-part jwt":    {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0", "[redacted token]"},
-		"lines collapsed": {"ERROR: a\n\tb", "ERROR: a b"},
-		"plain text":      {"Please run 'az login' to setup account.", "Please run 'az login' to setup account."},
-		"long":            {strings.Repeat("x", 500), strings.Repeat("x", 400) + "…"},
+		"jwt":              {"token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_x here", "token [redacted token] here"},
+		"two-part jwt":     {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0", "[redacted token]"},
+		"lines collapsed":  {"ERROR: a\n\tb", "ERROR: a b"},
+		"plain text":       {"Please run 'az login' to setup account.", "Please run 'az login' to setup account."},
+		"long":             {strings.Repeat("x", 1500), strings.Repeat("x", 1000) + "…"},
+		"1,000 runes kept": {strings.Repeat("é", 1000), strings.Repeat("é", 1000)},
+		"runes, not bytes": {strings.Repeat("é", 1001), strings.Repeat("é", 1000) + "…"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

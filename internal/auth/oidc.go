@@ -312,10 +312,7 @@ func adoDetail(status int, h http.Header, body []byte) string {
 		TypeKey string `json:"typeKey"`
 	}
 	_ = json.Unmarshal(body, &e)
-	msg := redact(e.Message)
-	if len(msg) > maxADOMessage {
-		msg = msg[:maxADOMessage] + "…"
-	}
+	msg := redact(e.Message) // cut at maxQuoted runes, like every server field
 	out := adoHint(status, strings.ToLower(e.Message+" "+e.TypeKey))
 	if msg != "" {
 		out += "; Azure DevOps said: " + msg
@@ -334,10 +331,6 @@ func adoDetail(status int, h http.Header, body []byte) string {
 	}
 	return out
 }
-
-// maxADOMessage caps the Azure DevOps message an error repeats, so that the
-// advice before it and the request ids after it stay in view.
-const maxADOMessage = 240
 
 func adoHint(status int, text string) string {
 	switch {

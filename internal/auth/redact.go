@@ -16,18 +16,30 @@ import (
 // base64url JSON header "eyJ…", then one or two dot-separated segments.
 var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
 
-// maxQuoted caps how much of another program's message an error repeats.
-const maxQuoted = 400
+// maxQuoted caps each field of another program's message that an error
+// repeats, in runes (SPEC §2, §5): long enough for an AADSTS description
+// with the Trace ID, Correlation ID and Timestamp Microsoft support asks for.
+const maxQuoted = 1000
 
-// redact prepares text from another program or service (az's stderr, an
-// endpoint's error message) for an error message: anything shaped like a
-// token is removed, control characters too (no terminal escape sequences),
-// and the text is cut to one short line.
-func redact(s string) string {
+// maxMessage caps a whole token error built from several quoted fields.
+const maxMessage = 4 * maxQuoted
+
+// redact prepares one field of text from another program or service (az's
+// stderr, an endpoint's error message) for an error message: anything
+// shaped like a token is removed, control characters too (no terminal
+// escape sequences), and the text is cut to one line of maxQuoted runes.
+func redact(s string) string { return cut(clean(s), maxQuoted) }
+
+// clean removes tokens and control characters and joins lines.
+func clean(s string) string {
 	s = jwtLike.ReplaceAllString(safetext.Strip(s), "[redacted token]")
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > maxQuoted {
-		s = string(r[:maxQuoted]) + "…"
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cut shortens s to n runes, ending in "…" where cut.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
 	return s
 }
@@ -43,14 +55,15 @@ func describeTokenError(err error) string {
 		// redacted already around advice that must not be cut off: only
 		// the text around it is redacted and cut.
 		const mark = "\uE000endpoint answer\uE000" // private use: survives redact
-		return strings.Replace(redact(strings.Replace(msg, se.msg, mark, 1)), mark, se.msg, 1)
+		return strings.Replace(cut(clean(strings.Replace(msg, se.msg, mark, 1)), maxMessage), mark, se.msg, 1)
 	}
 	if i := strings.Index(msg, "raw message was:"); i >= 0 {
 		msg = strings.TrimSpace(msg[:i]) + " (response body withheld)"
 	}
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil {
-		msg = describeCallErr(ce, msg)
+		// Each field of the answer is cut on its own.
+		return cut(clean(describeCallErr(ce, msg)), maxMessage)
 	}
 	return redact(msg)
 }
@@ -79,14 +92,14 @@ func describeCallErr(ce msalerrors.CallErr, msg string) string {
 	out := fmt.Sprintf("%sHTTP %d", endpoint, ce.Resp.StatusCode)
 	switch {
 	case aad.Error != "" || aad.Description != "":
-		out += ": " + aad.Error + ": " + aad.Description
+		out += ": " + redact(aad.Error) + ": " + redact(aad.Description)
 	case aad.Message != "":
-		out += ": " + aad.Message
+		out += ": " + redact(aad.Message)
 	default:
 		out += " (response body withheld)"
 	}
 	if aad.CorrelationID != "" || aad.TraceID != "" {
-		out += fmt.Sprintf(" (correlation_id: %s, trace_id: %s)", aad.CorrelationID, aad.TraceID)
+		out += fmt.Sprintf(" (correlation_id: %s, trace_id: %s)", redact(aad.CorrelationID), redact(aad.TraceID))
 	}
 	return out
 }

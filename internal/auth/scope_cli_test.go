@@ -32,3 +32,20 @@ func TestScopesAzureCLI(t *testing.T) {
 	}
 	checkScopes(t, scopeRig{srv: srv, cred: cred, requests: calls, failStorage: func() {}, sameToken: true})
 }
+
+// TestAzureCLIScopeIsNeverAnOption: a scope that is not an https URL never
+// reaches az's command line.
+func TestAzureCLIScopeIsNeverAnOption(t *testing.T) {
+	srv := startFake(t)
+	dir := fakeAz(t, srv, fakegraph.AzureCLI{})
+	cred, err := New(Config{UseCLI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cred.Scope("--help").Token(t.Context()); err == nil || !strings.Contains(err.Error(), "not an https scope") {
+		t.Fatalf("error = %v", err)
+	}
+	if calls := azCalls(t, dir); len(calls) != 0 {
+		t.Errorf("az called: %q", calls)
+	}
+}

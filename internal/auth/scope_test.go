@@ -100,7 +100,7 @@ func checkScopes(t *testing.T, rig scopeRig) {
 			t.Errorf("token audience %q, want %q", got, aud)
 		}
 	}
-	if c.Scope(GraphScope) != c.Scope(GraphScope) {
+	if first, again := c.Scope(GraphScope), c.Scope(GraphScope); first != again {
 		t.Error("Scope returned two sources for one scope")
 	}
 	if tok := mustToken(t, c); tok != graph {

@@ -17,7 +17,8 @@ func TestSelectMethod(t *testing.T) {
 		wantRelated []string // and these related arguments
 		wantNone    bool     // ErrNoCredentials
 	}{
-		"nothing":                           {cfg: Config{TenantID: "t", ClientID: "c"}, wantNone: true},
+		"nothing":                           {cfg: Config{}, wantNone: true},
+		"a tenant alone":                    {cfg: Config{TenantID: "t"}, wantNone: true},
 		"password alone is not a method":    {cfg: Config{ClientCertificatePassword: "p"}, wantNone: true},
 		"oidc request url alone is not one": {cfg: Config{OIDCRequestURL: "https://x", OIDCRequestToken: "y"}, wantNone: true},
 		"secret":                            {cfg: Config{ClientSecret: "s"}, want: MethodClientSecret},
@@ -241,5 +242,28 @@ func TestNewConfigErrors(t *testing.T) {
 			assertNoLeak(t, err.Error(), testSecret, "pfx-password-never-leak", "wrong-password-never-leak",
 				"federated-token-never-leak", "request-token-never-leak", keyPEM(t, cc.key, "PRIVATE KEY")[40:80])
 		})
+	}
+}
+
+// TestCredentialMissing: tenant_id and client_id without any credential is
+// half an app registration, not "nothing configured" (SPEC §2): the error
+// is on client_secret and names the other methods after it.
+func TestCredentialMissing(t *testing.T) {
+	t.Parallel()
+	_, err := (&Config{TenantID: testTenant, ClientID: testClientID}).SelectMethod()
+	if errors.Is(err, ErrNoCredentials) {
+		t.Fatalf("SelectMethod = %v, want Credential Missing rather than the generic list", err)
+	}
+	ces := configErrors(t, err)
+	if len(ces) != 1 || ces[0].Argument != ArgClientSecret || ces[0].Summary != "Credential Missing" {
+		t.Fatalf("error = %v", err)
+	}
+	want := []string{ArgClientCertificatePath, ArgClientCertificate, ArgUseOIDC, ArgUseMSI, ArgUseCLI}
+	if diff := cmp.Diff(want, ces[0].Related); diff != "" {
+		t.Errorf("Related (-want +got):\n%s", diff)
+	}
+	msg := ces[0].Err.Error()
+	if i, j := strings.Index(msg, "client_secret"), strings.Index(msg, "client_certificate_path"); i < 0 || j < i {
+		t.Errorf("message %q does not name client_secret first", msg)
 	}
 }

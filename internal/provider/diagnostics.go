@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/auth"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
@@ -62,6 +63,7 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 	var (
 		wte *graph.WaitTimeoutError
 		de  *graph.DecodeError
+		ue  *auth.UnreachableError
 	)
 	switch {
 	case errors.As(err, &wte):
@@ -83,6 +85,8 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 		diags.AddError("Access Denied By Microsoft Graph",
 			"Microsoft Graph refused the request. The app registration needs the PartnerBilling.Read.All permission "+
 				"(application permission with admin consent, or delegated work/school) in the partner (CSP) tenant.\n\n"+capitalize(err.Error()))
+	case errors.As(err, &ue):
+		diags.AddError("Cannot Reach Microsoft Entra ID", unreachableDetail(ue.Host)+"\n\n"+capitalize(err.Error()))
 	case errors.Is(err, graph.ErrAuthentication):
 		diags.AddError("Authentication Failed",
 			"No access token could be acquired for Microsoft Graph. The message below names the authentication method in use: "+
@@ -103,6 +107,18 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 	default:
 		diags.AddError("Microsoft Graph Request Failed", fmt.Sprintf("Reading %s %s failed.\n\n%s", kind, id, capitalize(err.Error())))
 	}
+}
+
+// unreachableDetail explains a login host that could not be reached: a
+// network matter, never a sign of wrong credentials (SPEC §2).
+func unreachableDetail(host string) string {
+	return fmt.Sprintf("No access token could be requested: the Microsoft Entra ID sign-in host %s could not be reached "+
+		"(its name did not resolve, it refused the connection, TLS failed, or it did not answer in time). "+
+		"This is a network problem, not a sign of wrong credentials.\n\n"+
+		"Check that this machine can reach https://%s: a firewall or network security rule that allows it, "+
+		"the HTTPS_PROXY and NO_PROXY environment variables when outbound traffic must go through a proxy, "+
+		"and %s, which must name your cloud's login host (default %s).",
+		host, host, argWithEnv(auth.ArgAuthorityHost), auth.DefaultAuthorityHost)
 }
 
 func orNone(s string) string {

@@ -89,7 +89,7 @@ func TestProviderConfigurationErrors(t *testing.T) {
 	}{
 		"nothing configured": {
 			provider: `provider "partnerbilling" {}`,
-			env:      map[string]string{"ARM_TENANT_ID": testTenant, "ARM_CLIENT_ID": testClientID},
+			env:      map[string]string{"ARM_TENANT_ID": testTenant},
 			want: []string{"No Credentials Configured",
 				"OIDC", "use_oidc (ARM_USE_OIDC) = true", "oidc_token (ARM_OIDC_TOKEN)",
 				"oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE)",
