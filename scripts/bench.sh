@@ -18,4 +18,4 @@ tf=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || command -v tofu || true)}
   { echo "bench: no CLI to run: put terraform or tofu on PATH, or set TF_ACC_TERRAFORM_PATH (now '${TF_ACC_TERRAFORM_PATH:-}')" >&2; exit 1; }
 export TF_ACC_TERRAFORM_PATH=$tf
 unset TF_LOG TF_LOG_PATH TF_ACC
-PARTNERBILLING_BENCH=1 exec go test -count=1 -run '^TestBench(Exports|CPU|Download|DownloadPeers)?$' -v -timeout 30m ./internal/e2e/
+PARTNERBILLING_BENCH=1 exec go test -count=1 -run '^TestBench(Exports|CPU|Download|DownloadPeers|Copy)?$' -v -timeout 30m ./internal/e2e/

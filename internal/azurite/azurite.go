@@ -74,6 +74,11 @@ type Server struct {
 // Azurite's output, when Azurite exits or is not listening within 20 s.
 func Start(t testing.TB, srv *fakegraph.Server) *Server {
 	t.Helper()
+	return start(t, srv, options{})
+}
+
+func start(t testing.TB, srv *fakegraph.Server, o options) *Server {
+	t.Helper()
 	bin := os.Getenv(EnvBinary)
 	switch {
 	case bin == "":
@@ -100,13 +105,14 @@ func Start(t testing.TB, srv *fakegraph.Server) *Server {
 	// no race for a free port. --skipApiVersionCheck: azblob v1.8.3 sends
 	// x-ms-version 2026-12-06, newer than Azurite 3.37.0's 2026-06-06, which
 	// Azurite would refuse with 400 InvalidHeaderValue.
-	cmd := exec.Command(bin,
+	cmd := exec.Command(bin, append([]string{
 		"--blobHost", "127.0.0.1", "--blobPort", "0",
 		"--cert", certPath, "--key", keyPath,
 		"--inMemoryPersistence", "--silent", "--disableTelemetry", "--skipApiVersionCheck",
-	)
+	}, o.args()...)...)
 	cmd.Dir = work                                         // in-memory, but anything Azurite writes anyway lands in the test's directory
 	cmd.Env = withoutEnv(os.Environ(), "AZURITE_ACCOUNTS") // only the well-known account
+	cmd.Env = append(cmd.Env, o.env(t, srv, dir)...)
 	out := &watcher{ready: make(chan string, 1)}
 	errOut := &tail{}
 	cmd.Stdout, cmd.Stderr = out, errOut

@@ -42,6 +42,7 @@ type BlobStore struct {
 	faults   map[string][]BlobFault // ScriptBlob: per path, consumed one per GET
 	latency  time.Duration
 	noMD5    bool
+	cp       copyState // the destination side (blobstore_copy.go)
 }
 
 // BlobFault is one scripted misbehaviour of a GET of a blob (ScriptBlob).
@@ -134,12 +135,13 @@ func (s *Server) StartBlobStore() (*BlobStore, error) {
 	}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.certs.leaf}, MinVersion: tls.VersionTLS12}
 	go func() { _ = b.srv.Serve(tls.NewListener(ln, tlsCfg)) }()
+	registerStore(b)
 	return b, nil
 }
 
 // Close stops the blob store and closes its connections. It may be called
 // more than once.
-func (b *BlobStore) Close() { b.once.Do(func() { _ = b.srv.Close() }) }
+func (b *BlobStore) Close() { b.once.Do(func() { unregisterStore(b); _ = b.srv.Close() }) }
 
 // URL is "https://127.0.0.1:PORT".
 func (b *BlobStore) URL() string { return b.url }
@@ -225,7 +227,7 @@ func (b *BlobStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), At: start,
 	})
 	b.mu.Unlock()
-	status := b.answer(w, r)
+	status := b.answer(b.counting(w, r), r)
 	if b.accessLog != nil {
 		b.accessLog(r.Method, r.URL.Path, status, time.Since(start))
 	}
@@ -234,6 +236,9 @@ func (b *BlobStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (b *BlobStore) answer(w http.ResponseWriter, r *http.Request) int {
 	w.Header().Set("x-ms-request-id", newGUID())
 	w.Header().Set("x-ms-version", "2021-08-06")
+	if status, ok := b.answerCopy(w, r); ok {
+		return status
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return storageError(w, http.StatusMethodNotAllowed, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.")
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -105,6 +106,11 @@ type providerData struct {
 	// default), named in the App management hint.
 	invoices *partnercenter.Client
 	tenantID string
+	// storage signs Azure Storage requests (the Storage scope;
+	// partnerbilling_manifest_copy); clientID is named in their permission
+	// errors ("" when unknown).
+	storage  azcore.TokenCredential
+	clientID string
 }
 
 // The kinds of Terraform type, as STYLE rule 3's Configure summaries name them.
@@ -360,7 +366,8 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 	tflog.Debug(ctx, "partnerbilling provider configured", map[string]any{
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "partner_center_endpoint": pcEndpoint, "max_retries": maxRetries,
 	})
-	data := &providerData{client: client, invoices: invoices, tenantID: authCfg.TenantID, blobHTTP: p.httpClient, interrupt: p.interrupt, debugLines: !p.noDebugLines}
+	data := &providerData{client: client, invoices: invoices, tenantID: authCfg.TenantID, blobHTTP: p.httpClient, interrupt: p.interrupt,
+		debugLines: !p.noDebugLines, storage: cred.TokenCredential(auth.StorageScope), clientID: authCfg.ClientID}
 	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -377,7 +384,7 @@ func (p *partnerBillingProvider) DataSources(_ context.Context) []func() datasou
 }
 
 func (p *partnerBillingProvider) Resources(_ context.Context) []func() resource.Resource {
-	return append(exportResources(), NewManifestFilesResource)
+	return append(exportResources(), NewManifestFilesResource, NewManifestCopyResource)
 }
 
 // Actions are one per export kind (Terraform >= 1.14; older CLIs and

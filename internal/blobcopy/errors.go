@@ -1,0 +1,206 @@
+package blobcopy
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
+)
+
+// Side says which service answered: the export's storage (read with the
+// manifest's SAS) or the partner's container (written with the token).
+type Side string
+
+// The two sides of a copy.
+const (
+	Source      Side = "source"
+	Destination Side = "destination"
+)
+
+// StorageError is a refusal or failure of Azure Storage for one blob. It
+// names the blob, never a URL with its SAS token.
+type StorageError struct {
+	Blob       string // the blob's name in the manifest
+	Dest       string // the destination blob's name
+	Side       Side
+	Op         string // "reading the properties", "copying", "deleting", …
+	StatusCode int    // 0 when no answer was received
+	Code       string // x-ms-error-code (or the copy status), sanitised
+	Message    string // the service's message (first line), sanitised
+	RequestID  string // x-ms-request-id
+	Err        error  // a transport failure, or more context
+}
+
+func (e *StorageError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "blob %q: %s the %s", e.Blob, e.Op, e.Side)
+	if e.Side == Destination && e.Dest != "" {
+		fmt.Fprintf(&b, " %q", e.Dest)
+	}
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+		if e.Code != "" {
+			b.WriteString(" " + e.Code)
+		}
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+		if e.RequestID != "" {
+			b.WriteString(" (x-ms-request-id " + e.RequestID + ")")
+		}
+		if e.Err != nil {
+			b.WriteString("; ")
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *StorageError) Unwrap() error { return e.Err }
+
+// Permission reports a destination that refused the identity: it needs
+// Storage Blob Data Contributor.
+func (e *StorageError) Permission() bool {
+	return e.Side == Destination && e.StatusCode == http.StatusForbidden &&
+		(e.Code == "AuthorizationPermissionMismatch" || e.Code == "AuthorizationFailure" || e.Code == "")
+}
+
+// ContainerMissing reports a destination container that does not exist.
+func (e *StorageError) ContainerMissing() bool {
+	return e.Side == Destination && e.StatusCode == http.StatusNotFound && e.Code == "ContainerNotFound"
+}
+
+// ExistsError is a destination blob this copy did not write (or wrote from
+// another source): the provider never overwrites it.
+type ExistsError struct {
+	Blob, Dest, URL string
+	Reason          string
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("blob %q: the destination %s already exists and %s", e.Blob, e.URL, e.Reason)
+}
+
+// VerifyError is a copied blob whose size or Content-MD5 is not the
+// source's. The bad copy was deleted (Deleted) unless DeleteErr says why not.
+type VerifyError struct {
+	Blob, Dest string
+	What       string
+	Deleted    bool
+	DeleteErr  error
+}
+
+func (e *VerifyError) Error() string {
+	s := fmt.Sprintf("blob %q: the copy %q does not match its source: %s", e.Blob, e.Dest, e.What)
+	switch {
+	case e.Deleted:
+		s += "; the bad copy was deleted"
+	case e.DeleteErr != nil:
+		s += "; the bad copy could not be deleted: " + e.DeleteErr.Error()
+	}
+	return s
+}
+
+// responseError turns an azcore answer into a StorageError.
+func responseError(blobName, dest string, side Side, op string, err error) *StorageError {
+	se := &StorageError{Blob: blobName, Dest: dest, Side: side, Op: op}
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		se.Err = errors.New(transportText(err))
+		return se
+	}
+	se.StatusCode = re.StatusCode
+	se.Code = safetext.Field(scrub(re.ErrorCode))
+	if re.RawResponse == nil {
+		return se
+	}
+	if se.Code == "" {
+		se.Code = safetext.Field(scrub(re.RawResponse.Header.Get("x-ms-error-code")))
+	}
+	se.RequestID = safetext.Field(scrub(re.RawResponse.Header.Get("x-ms-request-id")))
+	body, perr := runtime.Payload(re.RawResponse)
+	if perr != nil || len(body) == 0 {
+		return se
+	}
+	var x struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	if xml.Unmarshal(body, &x) == nil {
+		if se.Code == "" {
+			se.Code = safetext.Field(scrub(x.Code))
+		}
+		msg, _, _ := strings.Cut(strings.TrimSpace(x.Message), "\n")
+		se.Message = safetext.Field(scrub(msg))
+	}
+	return se
+}
+
+// retryHeader is the Retry-After of an error answer.
+func retryHeader(err error) http.Header {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.RawResponse != nil {
+		return re.RawResponse.Header
+	}
+	return nil
+}
+
+func statusOf(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+func codeOf(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		if re.ErrorCode != "" {
+			return re.ErrorCode
+		}
+		if re.RawResponse != nil {
+			return re.RawResponse.Header.Get("x-ms-error-code")
+		}
+	}
+	return ""
+}
+
+var (
+	queryRE = regexp.MustCompile(`\?[^\s"'<>]*`)
+	sigRE   = regexp.MustCompile(`(?i)\bsig=[^&\s"'<>]*`)
+)
+
+// scrub removes anything that looks like a query string or a signature
+// from text that may echo a URL (a service message about the copy source
+// may): no SAS survives into an error.
+func scrub(s string) string {
+	s = queryRE.ReplaceAllString(s, "?[redacted]")
+	return sigRE.ReplaceAllString(s, "sig=[redacted]")
+}
+
+// transportText is a transport error without its URL (a source URL holds
+// the SAS).
+func transportText(err error) string { return scrub(httpx.RedactURLError(err)) }
+
+// ctxErr is why ctx ended: its error (context.Canceled or
+// DeadlineExceeded, for errors.Is) with its cause when that says more.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
+}
