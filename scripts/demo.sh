@@ -85,7 +85,7 @@ cd "$tmp/work"
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-echo "==> $(basename "$tf") apply (the provider starts an export and polls it and a running one, reads the manifest, and partnerbilling_manifest_files downloads its blobs; a few seconds)"
+echo "==> $(basename "$tf") apply (the monthly close: list the invoices, one export per invoice, download each export's files; and read an export started elsewhere; a few seconds)"
 echo "    (the warning \"Provider development overrides are in effect\" is expected: the demo uses the provider it just built)"
 "$tf" apply -auto-approve -input=false ${color[@]+"${color[@]}"}
 
@@ -102,10 +102,11 @@ if grep -qE 'sig=|sv=20' terraform.tfstate; then
   echo "demo: the state holds a SAS token" >&2
   exit 1
 fi
-echo "    $(grep -cE 'sig=|sv=20' terraform.tfstate || true) matches: the state has the manifest, never its token or URLs"
+echo "    $(grep -cE 'sig=|sv=20' terraform.tfstate || true) matches: the state has the manifests, never their token or URLs"
 
+posts_before=$(grep -c 'POST /v1.0/' "$tmp/fakegraph.log" || true)
 echo
-echo "==> $(basename "$tf") plan (an unchanged configuration: one GET per export or operation, no new export)"
+echo "==> $(basename "$tf") plan (the next scheduled run: no new invoice, so no change and no POST)"
 "$tf" plan -input=false -detailed-exitcode ${color[@]+"${color[@]}"} >"$tmp/plan.log" || {
   rc=$?
   cat "$tmp/plan.log"
@@ -113,43 +114,49 @@ echo "==> $(basename "$tf") plan (an unchanged configuration: one GET per export
   exit 1
 }
 tail -n 3 "$tmp/plan.log"
+posts_after=$(grep -c 'POST /v1.0/' "$tmp/fakegraph.log" || true)
+if [[ "$posts_after" != "$posts_before" ]]; then
+  echo "demo: the plan sent a POST" >&2
+  exit 1
+fi
+echo "    POSTs to Graph: $posts_after in all (one per invoice), none from the plan"
 
 echo
-echo "==> requests sent to the fake Graph and its blob store"
+echo "==> requests sent to the fake (Graph, Partner Center, the identity platform and the blob store)"
 cat "$tmp/fakegraph.log"
 
 cat <<'EOF'
 
 What to look at:
-  * export_operation_id and export_manifest_id: the export resource sent one
-    POST .../usage/billed/export, took the operation id from the 202's
-    Location header, and polled that operation until it succeeded.
-  * status = "succeeded" and manifest_id = "8fe347d7-...": the data source with
-    wait_timeout polled the running export (the fake answered "running" three
-    times with Retry-After: 1) until it succeeded, and reduced the manifest
-    link to its id.
+  * invoices: partnerbilling_invoices listed the partner's invoices from
+    Partner Center (GET /v1/invoices, with a Partner Center token of its own)
+    and kept the two new-commerce invoices; money stays an exact string.
+  * exports: one partnerbilling_billed_reconciliation_export per invoice
+    (for_each): each sent one POST .../reconciliation/billed/export with that
+    invoice id, took the operation id from the 202's Location header, and
+    polled the operation until it succeeded.
+  * files and total_rows: partnerbilling_manifest_files read each export's
+    manifest itself and downloaded every blob with its SAS token; the fake
+    blob store checked the SAS signature before serving the gzip JSON Lines.
+    Each file was streamed to a temporary file, its gzip decoded to the end,
+    its rows counted and hashed, then renamed into place: files, rows and
+    sha256 are in the state, the SAS token is not.
+  * The plan after the apply is what a scheduled run with no new invoice
+    does: one invoice listing, one GET per export, no POST, no change.
+  * status = "succeeded": the data source with wait_timeout polled an export
+    started elsewhere (the fake answered "running" three times with
+    Retry-After: 1) until it succeeded, and reduced the manifest link to its
+    id; data.partnerbilling_manifest then read that manifest (state-safe: no
+    SAS token, no URL).
   * error_code = "5000", error_message = "No data available": for the data
     source a failed export is data, not an error; the run still succeeds. A
-    postcondition on manifest_id != null stops a pipeline on it
-    (docs/data-sources/operation.md). An export resource whose export fails
-    fails the apply instead, and is replaced by the next one.
-  * The manifest: data.partnerbilling_manifest gives the blob names and an etag
-    (state-safe: no SAS token, no URL). (For users who bring their own tool,
-    such as azcopy, the ephemeral partnerbilling_manifest gives the download
-    URLs instead, never persisted.)
-  * partnerbilling_manifest_files read the manifest itself and downloaded
-    every blob with its SAS token; the fake blob store checked the SAS
-    signature before serving the gzip JSON Lines. Each file was streamed to a
-    temporary file, its gzip decoded to the end, its rows counted and hashed,
-    then renamed into place: files, rows and sha256 are in the state, the SAS
-    token is not.
-  * The request log: one OpenID discovery GET and one token request per
-    provider process that calls Graph, shared by everything that process
-    does. Terraform starts one to plan (the data sources), one to apply (the export's one POST, then GETs of its
-    operation, the manifest GETs and the blob GETs), and one for the final plan (one GET per
-    export or operation, and no POST). The blob downloads (GET
-    /partnerbilling/...) come from partnerbilling_manifest_files, with the
-    SAS token (the log never shows a query string). The fake
-    logs only method, path, status and duration, never headers or query
-    strings; to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
+    postcondition on manifest_id != null stops a pipeline on it. An export
+    resource whose export fails fails the apply instead, and is replaced by
+    the next one.
+  * The request log: per provider process, one OpenID discovery GET and one
+    token request per service it calls (Graph, Partner Center), shared by
+    everything that process does. The blob downloads (GET /partnerbilling/...)
+    carry the SAS token (the log never shows a query string). The fake logs
+    only method, path, status and duration, never headers or query strings;
+    to see the provider's own log, run TF_LOG_PROVIDER=DEBUG make demo.
 EOF
