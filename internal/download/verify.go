@@ -62,7 +62,7 @@ func check(root *os.Root, f File) (State, time.Time, error) {
 		// It can no longer be reached inside the directory (a sub-folder
 		// replaced by a symlink that leads outside, a folder that cannot be
 		// read): changed, never an error that would block plan or destroy.
-		return Changed, time.Time{}, nil
+		return Changed, time.Time{}, nil //nolint:nilerr // see above
 	case !fi.Mode().IsRegular() || fi.Size() != f.Size:
 		return Changed, fi.ModTime(), nil
 	case !f.ModTime.IsZero() && fi.ModTime().Equal(f.ModTime):

@@ -132,7 +132,7 @@ func TestManifestFilesDirectoryNotWritable(t *testing.T) {
 		if out, err := exec.CommandContext(t.Context(), "chattr", "+i", dir).CombinedOutput(); err != nil {
 			t.Skipf("chattr +i is not available here: %v %s", err, out)
 		}
-		t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() }) //nolint:noctx // cleanup after t's context ended
+		t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() })
 		e.run(t, resource.TestStep{
 			Config:      e.config(dir, ""),
 			ExpectError: wantError("Directory Not Writable", "directory", dir, "operation not permitted", "the manifest was not read"),
