@@ -47,8 +47,11 @@ const (
 	AccountName = "devstoreaccount1"
 	AccountKey  = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
-	// startTimeout bounds the wait for Azurite to listen (it takes about a second).
-	startTimeout = 20 * time.Second
+	// startTimeout bounds the wait for Azurite to listen. It takes about a
+	// second on an idle machine, but Node's start-up (450 modules) took over
+	// 20 s on two cores while `go test ./...` compiled and four packages
+	// started Azurite at once.
+	startTimeout = 60 * time.Second
 	// stopTimeout is how long Azurite may take to exit after SIGTERM before it is killed.
 	stopTimeout = 5 * time.Second
 	// requestTimeout bounds each Publish or PutRaw.
@@ -71,7 +74,7 @@ type Server struct {
 // It skips t, with a message naming `make azurite`, when PARTNERBILLING_AZURITE
 // is unset or not an executable, or node is not on PATH; with
 // PARTNERBILLING_REQUIRE_AZURITE=1 it fails t instead. It fails t, quoting
-// Azurite's output, when Azurite exits or is not listening within 20 s.
+// Azurite's output, when Azurite exits or is not listening within startTimeout.
 func Start(t testing.TB, srv *fakegraph.Server) *Server {
 	t.Helper()
 	return start(t, srv, options{})
