@@ -118,7 +118,9 @@ func (e *VerifyError) Error() string {
 // credential's own error (it names the authentication method).
 type TokenError struct{ Err error }
 
-func (e *TokenError) Error() string { return "acquiring an access token for Azure Storage: " + e.Err.Error() }
+func (e *TokenError) Error() string {
+	return "acquiring an access token for Azure Storage: " + e.Err.Error()
+}
 func (e *TokenError) Unwrap() error { return e.Err }
 
 // tokenCredential tags the credential's failures as TokenError, so that a
