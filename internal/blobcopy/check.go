@@ -100,10 +100,10 @@ func Remove(ctx context.Context, c *Container, blobs []Recorded, opts Options) (
 			st[i] = 0
 		}
 		if se, ok := err.(*StorageError); ok { //nolint:errorlint // deleteIfMatch returns it unwrapped
-			switch {
-			case se.StatusCode == http.StatusPreconditionFailed:
+			switch se.StatusCode {
+			case http.StatusPreconditionFailed:
 				st[i], err = 2, nil
-			case se.StatusCode == http.StatusNotFound: // the blob, or its whole container, is gone
+			case http.StatusNotFound: // the blob, or its whole container, is gone
 				st[i], err = 1, nil
 			}
 		}

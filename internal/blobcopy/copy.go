@@ -87,6 +87,9 @@ func (o *Options) defaults() error {
 	if o.Credential == nil {
 		return errors.New("blobcopy: Options.Credential is required")
 	}
+	if _, ok := o.Credential.(tokenCredential); !ok {
+		o.Credential = tokenCredential{o.Credential}
+	}
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}

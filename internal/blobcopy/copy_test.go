@@ -672,3 +672,25 @@ func TestCopyRefusesUnsafeNames(t *testing.T) {
 		}
 	}
 }
+
+// failingCred cannot get a token.
+type failingCred struct{}
+
+func (failingCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{}, errors.New("ClientSecretCredential authentication: AADSTS7000215: Invalid client secret provided")
+}
+
+func TestCopyTokenFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := e.opts(t)
+	o.Credential = failingCred{}
+	_, err := blobcopy.Copy(t.Context(), manifestOf(t, e.manifest), e.target(), o)
+	var te *blobcopy.TokenError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Fatalf("err = %v, want a TokenError", err)
+	}
+	if n := len(e.dst.Requests()); n != 0 {
+		t.Errorf("%d destination requests without a token", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
@@ -113,9 +114,35 @@ func (e *VerifyError) Error() string {
 	return s
 }
 
+// TokenError is a Storage token that could not be acquired: the
+// credential's own error (it names the authentication method).
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string {
+	return "acquiring an access token for Azure Storage: " + e.Err.Error()
+}
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// tokenCredential tags the credential's failures as TokenError, so that a
+// failed token is told from a failed request.
+type tokenCredential struct{ azcore.TokenCredential }
+
+func (c tokenCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	t, err := c.TokenCredential.GetToken(ctx, o)
+	if err != nil && ctx.Err() == nil {
+		err = &TokenError{err}
+	}
+	return t, err
+}
+
 // responseError turns an azcore answer into a StorageError.
 func responseError(blobName, dest string, side Side, op string, err error) *StorageError {
 	se := &StorageError{Blob: blobName, Dest: dest, Side: side, Op: op}
+	var te *TokenError
+	if errors.As(err, &te) {
+		se.Err = te
+		return se
+	}
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		se.Err = errors.New(transportText(err))

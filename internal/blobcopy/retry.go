@@ -28,7 +28,10 @@ func retry(ctx context.Context, opts Options, name, op string, fn func(ctx conte
 			return err
 		}
 		var re *azcore.ResponseError
-		transient := !errors.As(err, &re) && httpx.CertificateError(err) == nil
+		var te *TokenError
+		// A failed token is not retried here: the credential has its own
+		// retries and remembers a failure.
+		transient := !errors.As(err, &re) && !errors.As(err, &te) && httpx.CertificateError(err) == nil
 		if !transient && !graph.RetryableStatus(statusOf(err)) {
 			return err
 		}

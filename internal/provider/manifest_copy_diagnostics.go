@@ -115,6 +115,7 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 		ve *blobcopy.VerifyError
 		mc *graph.ManifestChangedError
 		ne *blobcopy.NameError
+		te *blobcopy.TokenError
 	)
 	left := ""
 	if errors.As(err, &ce) {
@@ -135,6 +136,12 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 			fmt.Sprintf("Manifest %s was read again for a fresh SAS token and is no longer the same (eTag %q first, %q now): the export's "+
 				"data changed while it was being copied. Nothing of two versions is mixed: apply again to copy the current version "+
 				"(into a new prefix if the old blobs must stay).%s\n\n%s", cc.manifestID, mc.FirstETag, mc.SecondETag, left, detail))
+	case errors.As(err, &te):
+		diags.AddError("Authentication Failed",
+			fmt.Sprintf("No access token could be acquired for Azure Storage (scope https://storage.azure.com/.default), with the "+
+				"credential the provider signs in to Microsoft Graph with. The message below names the authentication method in use: "+
+				"check its settings, and that the identity may get tokens for Azure Storage in the tenant of %s.%s\n\n%s",
+				cc.container, left, detail))
 	case errors.As(err, &ne):
 		diags.AddAttributeError(path.Root("manifest_id"), "Unsafe Blob Name",
 			fmt.Sprintf("Manifest %s lists a blob whose name cannot be a destination blob under the prefix: %s. Nothing was copied.\n\n"+

@@ -320,3 +320,26 @@ func TestManifestCopyImportNotSupported(t *testing.T) {
 		}},
 	})
 }
+
+// TestManifestCopyTimeout: timeouts.create passes while copies are in
+// flight: the apply fails naming the timeout, pending copies are aborted
+// and deleted, nothing is recorded.
+func TestManifestCopyTimeout(t *testing.T) {
+	t.Parallel()
+	e := newCopyEnv(t)
+	e.dst.SetCopyLatency(time.Minute)
+	start := time.Now()
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config:      e.config(`  timeouts { create = "2s" }`),
+			ExpectError: regexp.MustCompile(`(?s)Copy Did Not Finish In Time.*2s.*No blob of the 2 was copied complete`),
+		}},
+	})
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the apply took %v with a 2 s timeout", took)
+	}
+	if names := e.dst.DestNames(copyContainer); len(names) != 0 {
+		t.Errorf("left in the container: %q", names)
+	}
+}
