@@ -16,9 +16,18 @@
 // reconciliation rows, gzip JSON Lines) a fake blob store on a second port
 // serves to holders of the manifest's SAS token; operation
 // 0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90 has failed with code "5000",
-// "No data available". The four export endpoints start real exports: each
-// new operation answers "running" (Retry-After: 1) three times, then succeeds
-// with a fresh manifest whose blobs are on the blob store too.
+// "No data available". The export endpoints (the four v1.0 ones and the
+// preview aggregated-usage one at /beta) start real exports: each new
+// operation answers "running" (Retry-After: 1) three times, then succeeds
+// with a fresh manifest whose blobs are on the blob store too: 5 rows of the
+// kind's own shape (usage rows for usage exports, reconciliation rows for
+// reconciliation exports) for the invoice asked for, in the currency asked
+// for.
+//
+// To rehearse failures, export one of two invoice ids: G000000404 is
+// refused with HTTP 400 (as Graph refuses an unknown invoice, or one older
+// than September 2023: "Export Not Started"), and G000005000's operation
+// fails with code "5000", "No data available" ("Export Failed").
 package main
 
 import (
@@ -94,6 +103,7 @@ func run() error {
 		fakegraph.BlobFile{Name: "part-00001-b016029b-a7a7-4c46-9b5e-c925ac317ac6.c000.json.gz", Content: fakegraph.ReconciliationRows(demoInvoice, 4, 3)})
 	s.ScriptOperation(failOperationID, fakegraph.OK(fakegraph.Failed(failOperationID, "5000", "No data available")))
 	s.SetExportDefault(fakegraph.ExportOperation{Polls: 3, RetryAfter: "1"})
+	s.EnableFailingInvoices() // fakegraph.InvoiceRefused, fakegraph.InvoiceNoData
 
 	if *caFile != "" {
 		if err := s.WriteCACert(*caFile); err != nil {

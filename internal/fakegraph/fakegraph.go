@@ -121,6 +121,7 @@ type Server struct {
 	exports         map[string][]Response
 	exportOps       exportScripts
 	beta            betaState // the preview API under /beta/ (beta.go)
+	failingInvoices bool      // EnableFailingInvoices (rows.go)
 	transports      []*http.Transport
 
 	github         *githubOIDC
