@@ -16,9 +16,9 @@ import (
 func TestExportRowsFollowTheKind(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		path, body       string
-		beta             bool
-		field            string // a field only this kind's rows have
+		path, body        string
+		beta              bool
+		field             string // a field only this kind's rows have
 		invoice, currency string
 	}{
 		"billed usage":            {"usage/billed/export", `{"invoiceId":"G000000123","attributeSet":"full"}`, false, "MeterCategory", "G000000123", "USD"},
