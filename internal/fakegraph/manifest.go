@@ -118,8 +118,9 @@ func (s *Server) manifestAnswer(id string) (resp Response, found bool) {
 }
 
 // UseBlobStore makes the manifests of operations started through the export
-// endpoints point at b, which then serves their blobs (a few reconciliation
-// rows each) to holders of the manifest's SAS token. Without it those
+// endpoints point at b, which then serves their blobs (a few rows each, of
+// the export kind's own shape: see exportRows) to holders of the manifest's
+// SAS token. Without it those
 // manifests point at a path of the fake that serves nothing.
 func (s *Server) UseBlobStore(b *BlobStore) {
 	s.mu.Lock()
