@@ -17,12 +17,20 @@
 // reconciliation rows, gzip JSON Lines) a fake blob store on a second port
 // serves to holders of the manifest's SAS token; operation
 // 0d7c2b9e-5f1a-4c3e-9b8a-2f6e1d4c7a90 has failed with code "5000",
-// "No data available". The four export endpoints start real exports: each
-// new operation answers "running" (Retry-After: 1) three times, then succeeds
-// with a fresh manifest whose blobs are on the blob store too. Partner
-// Center's GET /v1/invoices lists fakegraph.DocInvoices: OneTime invoice
-// G016907411 with an adjustment note amending it, Recurring invoice
-// D02005YFHI, and an October OneTime invoice with its void note.
+// "No data available". The export endpoints (the four v1.0 ones and the
+// preview aggregated-usage one at /beta) start real exports: each new
+// operation answers "running" (Retry-After: 1) three times, then succeeds
+// with a fresh manifest whose blobs are on the blob store too: 5 rows of the
+// kind's own shape (usage rows for usage exports, reconciliation rows for
+// reconciliation exports) for the invoice asked for, in the currency asked
+// for. Partner Center's GET /v1/invoices lists fakegraph.DocInvoices:
+// OneTime invoice G016907411 with an adjustment note amending it, Recurring
+// invoice D02005YFHI, and an October OneTime invoice with its void note.
+//
+// To rehearse failures, export one of two invoice ids: G000000404 is
+// refused with HTTP 400 (as Graph refuses an unknown invoice, or one older
+// than September 2023: "Export Not Started"), and G000005000's operation
+// fails with code "5000", "No data available" ("Export Failed").
 package main
 
 import (
@@ -99,6 +107,7 @@ func run() error {
 	s.ScriptOperation(failOperationID, fakegraph.OK(fakegraph.Failed(failOperationID, "5000", "No data available")))
 	s.SetExportDefault(fakegraph.ExportOperation{Polls: 3, RetryAfter: "1"})
 	s.SetInvoices(fakegraph.DocInvoices...)
+	s.EnableFailingInvoices() // fakegraph.InvoiceRefused, fakegraph.InvoiceNoData
 
 	if *caFile != "" {
 		if err := s.WriteCACert(*caFile); err != nil {

@@ -442,6 +442,11 @@ type reconciliationRow struct {
 // shaped invoice reconciliation data for invoice, starting at row first
 // (the same arguments always give the same rows).
 func ReconciliationRows(invoice string, first, n int) []byte {
+	return reconciliationRows(invoice, "USD", first, n)
+}
+
+// reconciliationRows is ReconciliationRows in currency.
+func reconciliationRows(invoice, currency string, first, n int) []byte {
 	customers := []struct{ id, name, domain, country string }{
 		{"3b33e682-00c3-41ee-9dd2-a548adf56438", "Contoso Ltd", "contoso.onmicrosoft.com", "US"},
 		{"8e4ea8b2-1a9d-4c55-a6c4-3f0e7d1f2b6a", "Fabrikam Inc", "fabrikam.onmicrosoft.com", "GB"},
@@ -468,7 +473,7 @@ func ReconciliationRows(invoice string, first, n int) []byte {
 			OrderID: fmt.Sprintf("HJVuMmP%06dT", 100000+i), OrderDate: "2023-02-01T10:11:12.0000000Z",
 			ProductID: p.id, SkuID: p.sku, AvailabilityID: p.avail, SkuName: p.skuName, ProductName: p.product,
 			ChargeType: chargeTypes[i%len(chargeTypes)], UnitPrice: p.price, Quantity: qty,
-			Subtotal: round2(sub), TaxTotal: tax, TotalForCustomer: round2(sub + tax), Currency: "USD",
+			Subtotal: round2(sub), TaxTotal: tax, TotalForCustomer: round2(sub + tax), Currency: currency,
 			PublisherName: "Microsoft Corporation", SubscriptionID: fmt.Sprintf("8f6b9a1c-2d3e-4f5a-9b8c-%012d", 7000+i),
 			ChargeStartDate: "2023-02-01T00:00:00Z", ChargeEndDate: "2023-02-28T00:00:00Z",
 			TermAndBillingCycle: p.term, BillingFrequency: "Monthly", UnitType: "Licenses",

@@ -111,7 +111,8 @@ func exportPath(path string) string {
 }
 
 // acceptExport registers the operation of a valid export call to path and
-// returns the 202 to send: an absolute Location, no body.
+// returns the 202 to send: an absolute Location, no body (or the 400 of an
+// invoice EnableFailingInvoices refuses).
 func (s *Server) acceptExport(path string, body []byte) Response {
 	return s.acceptExportIn(path, body, false)
 }
@@ -122,6 +123,10 @@ func (s *Server) acceptExport(path string, body []byte) Response {
 func (s *Server) acceptExportIn(path string, body []byte, beta bool) Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	refuse, noData := s.failingInvoiceLocked(body)
+	if refuse != nil {
+		return *refuse
+	}
 	op := DefaultExportOperation
 	if s.exportOps.def != nil {
 		op = *s.exportOps.def
@@ -131,6 +136,9 @@ func (s *Server) acceptExportIn(path string, body []byte, beta bool) Response {
 			op, s.exportOps.queue[key] = q[0], q[1:]
 			break
 		}
+	}
+	if noData {
+		op.FailCode, op.FailMessage = "5000", "No data available"
 	}
 	opID := newGUID()
 	var rs []Response
@@ -154,9 +162,9 @@ func (s *Server) acceptExportIn(path string, body []byte, beta bool) Response {
 	} else {
 		mID = newGUID()
 		if beta {
-			s.beta.setManifest(mID, OK(s.exportManifestLocked(mID)))
+			s.beta.setManifest(mID, OK(s.exportManifestLocked(mID, exportRows(path, body))))
 		} else {
-			s.manifests[mID] = s.exportManifestLocked(mID)
+			s.manifests[mID] = s.exportManifestLocked(mID, exportRows(path, body))
 		}
 		rs = append(rs, OK(Succeeded(opID, manifestURL(mID))))
 	}

@@ -125,8 +125,9 @@ type Server struct {
 	blobs           *BlobStore         // UseBlobStore
 	exports         map[string][]Response
 	exportOps       exportScripts
-	beta            betaState // the preview API under /beta/ (beta.go)
+	beta            betaState      // the preview API under /beta/ (beta.go)
 	pc              *partnerCenter // partnercenter.go
+	failingInvoices bool           // EnableFailingInvoices (rows.go)
 	transports      []*http.Transport
 
 	github         *githubOIDC

@@ -118,8 +118,9 @@ func (s *Server) manifestAnswer(id string) (resp Response, found bool) {
 }
 
 // UseBlobStore makes the manifests of operations started through the export
-// endpoints point at b, which then serves their blobs (a few reconciliation
-// rows each) to holders of the manifest's SAS token. Without it those
+// endpoints point at b, which then serves their blobs (a few rows each, of
+// the export kind's own shape: see exportRows) to holders of the manifest's
+// SAS token. Without it those
 // manifests point at a path of the fake that serves nothing.
 func (s *Server) UseBlobStore(b *BlobStore) {
 	s.mu.Lock()
@@ -138,17 +139,17 @@ func (s *Server) PublishManifest(b *BlobStore, id string, files ...BlobFile) Man
 }
 
 // exportManifest is the manifest body of an operation started through an
-// export endpoint: two blobs in the blob store when there is one. The
-// caller holds s.mu.
-func (s *Server) exportManifestLocked(id string) string {
+// export endpoint: two blobs (3 and 2 rows from rows: the export kind's
+// own, for the invoice it asked for) in the blob store when there is one.
+// The caller holds s.mu.
+func (s *Server) exportManifestLocked(id string, rows func(first, n int) []byte) string {
 	names := []string{"part-00000-" + id + ".c000.json.gz", "part-00001-" + id + ".c000.json.gz"}
 	b := s.blobs
 	if b == nil {
 		return ManifestBody(id, s.url+"/fakestorage/"+id, FakeSASToken(), names...)
 	}
-	invoice := "G0" + strings.ToUpper(id[:8])
 	return b.Publish(id, time.Now().Add(time.Hour),
-		BlobFile{Name: names[0], Content: ReconciliationRows(invoice, 0, 3)},
-		BlobFile{Name: names[1], Content: ReconciliationRows(invoice, 3, 2)},
+		BlobFile{Name: names[0], Content: rows(0, 3)},
+		BlobFile{Name: names[1], Content: rows(3, 2)},
 	).Body()
 }

@@ -119,18 +119,6 @@ func WithRequestTimeout(d time.Duration) Option {
 	return func(c *Client) error { c.requestTimeout = d; return nil }
 }
 
-// WithAcceptedBodyWait sets how long the body of an export's 2xx answer is
-// waited on once its headers are in (default 5 s; tests shorten it).
-func WithAcceptedBodyWait(d time.Duration) Option {
-	return func(c *Client) error {
-		if d <= 0 {
-			return fmt.Errorf("accepted body wait must be positive, got %s", d)
-		}
-		c.acceptedWait = d
-		return nil
-	}
-}
-
 // WithReadBudget bounds a request made without a deadline (default
 // DefaultReadBudget).
 func WithReadBudget(d time.Duration) Option {
@@ -227,56 +215,6 @@ func ParseEndpoint(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// API is a version of the Graph API: V1 (the default) or Beta, where
-// Microsoft's preview exports live (SPEC §4.1).
-type API string
-
-// The Graph API versions the provider calls.
-const (
-	V1   API = "v1.0"
-	Beta API = "beta"
-)
-
-// billingPath is the partner-billing path of the API version.
-func (a API) billingPath() string {
-	if a == Beta {
-		return betaBillingPath
-	}
-	return billingPath
-}
-
-// GetOperation reads an operation once (with request retries).
-func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error) {
-	return c.GetOperationIn(ctx, V1, id)
-}
-
-// GetOperationIn reads an operation of API version api once: a preview
-// export's operation is read where it was started, at /beta.
-func (c *Client) GetOperationIn(ctx context.Context, api API, id string) (*Operation, error) {
-	op, _, err := c.getOperation(ctx, api, id, time.Time{})
-	return op, err
-}
-
-func (c *Client) getOperation(ctx context.Context, api API, id string, deadline time.Time) (*Operation, http.Header, error) {
-	if !ValidID(id) {
-		return nil, nil, fmt.Errorf("invalid operation id %q: only letters, digits and '-' are allowed", id)
-	}
-	resp, err := c.do(ctx, http.MethodGet, api.billingPath()+"operations/"+id, deadline)
-	if err != nil {
-		return nil, nil, err
-	}
-	op, err := DecodeOperation(resp.body)
-	if err != nil {
-		return nil, nil, resp.decodeError(err)
-	}
-	// A caching proxy or a mixed-up answer must never pass for this
-	// operation's data. GUIDs compare case-insensitively.
-	if op.ID != "" && !strings.EqualFold(op.ID, id) {
-		return nil, nil, resp.decodeError(fmt.Errorf("the body describes operation %q, not the requested %s", op.ID, id))
-	}
-	return op, resp.header, nil
-}
-
 type response struct {
 	method, path string
 	status       int
@@ -285,33 +223,6 @@ type response struct {
 	// bodyErr is why the body of an export's 2xx was not read (it
 	// stalled, was cut, passed the cap); body is then nil.
 	bodyErr error
-}
-
-// readAcceptedBody reads the body of an export's 2xx answer, waiting for it
-// at most acceptedWait once the headers are in (then stop ends the request)
-// and never reading past the size cap.
-func (c *Client) readAcceptedBody(body io.Reader, stop context.CancelFunc) ([]byte, error) {
-	var late atomic.Bool
-	t := time.AfterFunc(c.acceptedWait, func() { late.Store(true); stop() })
-	defer t.Stop()
-	b, tooLarge, err := httpx.ReadCapped(body, c.maxBodyBytes)
-	switch {
-	case late.Load():
-		// Checked first: a body cut off by the wait can read as a clean EOF.
-		return nil, fmt.Errorf("the body did not arrive within %s of the headers", c.acceptedWait)
-	case err != nil:
-		return nil, fmt.Errorf("reading the body: %s", httpx.RedactURLError(err))
-	case tooLarge:
-		return nil, fmt.Errorf("the body exceeds %d bytes", c.maxBodyBytes)
-	}
-	return b, nil
-}
-
-func (r *response) decodeError(err error) error {
-	return &DecodeError{
-		Method: r.method, Path: r.path, StatusCode: r.status,
-		ContentType: r.header.Get("Content-Type"), RequestID: r.header.Get("request-id"), Err: err,
-	}
 }
 
 // do sends one logical request to path (under the endpoint) with retries: transport errors, 408, 429,

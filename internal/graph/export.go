@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // ExportRequest is one call that starts an export: the kind decides the path
@@ -235,4 +239,43 @@ func (p *payload) retryable(err error) bool {
 	}
 	var ge *Error
 	return errors.As(err, &ge) && (ge.StatusCode == http.StatusTooManyRequests || ge.StatusCode == http.StatusServiceUnavailable)
+}
+
+// WithAcceptedBodyWait sets how long the body of an export's 2xx answer is
+// waited on once its headers are in (default 5 s; tests shorten it).
+func WithAcceptedBodyWait(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("accepted body wait must be positive, got %s", d)
+		}
+		c.acceptedWait = d
+		return nil
+	}
+}
+
+// readAcceptedBody reads the body of an export's 2xx answer, waiting for it
+// at most acceptedWait once the headers are in (then stop ends the request)
+// and never reading past the size cap.
+func (c *Client) readAcceptedBody(body io.Reader, stop context.CancelFunc) ([]byte, error) {
+	var late atomic.Bool
+	t := time.AfterFunc(c.acceptedWait, func() { late.Store(true); stop() })
+	defer t.Stop()
+	b, tooLarge, err := httpx.ReadCapped(body, c.maxBodyBytes)
+	switch {
+	case late.Load():
+		// Checked first: a body cut off by the wait can read as a clean EOF.
+		return nil, fmt.Errorf("the body did not arrive within %s of the headers", c.acceptedWait)
+	case err != nil:
+		return nil, fmt.Errorf("reading the body: %s", httpx.RedactURLError(err))
+	case tooLarge:
+		return nil, fmt.Errorf("the body exceeds %d bytes", c.maxBodyBytes)
+	}
+	return b, nil
+}
+
+func (r *response) decodeError(err error) error {
+	return &DecodeError{
+		Method: r.method, Path: r.path, StatusCode: r.status,
+		ContentType: r.header.Get("Content-Type"), RequestID: r.header.Get("request-id"), Err: err,
+	}
 }

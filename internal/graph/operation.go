@@ -2,9 +2,11 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -298,4 +300,36 @@ func idFromURL(link string) string {
 		return ""
 	}
 	return seg
+}
+
+// GetOperation reads an operation once (with request retries).
+func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error) {
+	return c.GetOperationIn(ctx, V1, id)
+}
+
+// GetOperationIn reads an operation of API version api once: a preview
+// export's operation is read where it was started, at /beta.
+func (c *Client) GetOperationIn(ctx context.Context, api API, id string) (*Operation, error) {
+	op, _, err := c.getOperation(ctx, api, id, time.Time{})
+	return op, err
+}
+
+func (c *Client) getOperation(ctx context.Context, api API, id string, deadline time.Time) (*Operation, http.Header, error) {
+	if !ValidID(id) {
+		return nil, nil, fmt.Errorf("invalid operation id %q: only letters, digits and '-' are allowed", id)
+	}
+	resp, err := c.do(ctx, http.MethodGet, api.billingPath()+"operations/"+id, deadline)
+	if err != nil {
+		return nil, nil, err
+	}
+	op, err := DecodeOperation(resp.body)
+	if err != nil {
+		return nil, nil, resp.decodeError(err)
+	}
+	// A caching proxy or a mixed-up answer must never pass for this
+	// operation's data. GUIDs compare case-insensitively.
+	if op.ID != "" && !strings.EqualFold(op.ID, id) {
+		return nil, nil, resp.decodeError(fmt.Errorf("the body describes operation %q, not the requested %s", op.ID, id))
+	}
+	return op, resp.header, nil
 }

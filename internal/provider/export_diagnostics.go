@@ -36,7 +36,7 @@ func addExportStartError(into *diag.Diagnostics, err error, k exportKind) {
 	switch {
 	case errors.As(err, &ae) && ae.Accepted:
 		diags.AddError("Export Started Without An Operation ID",
-			fmt.Sprintf("Microsoft Graph accepted the %s export, but its answer named no operation (no usable Location header and no id in the body), "+
+			fmt.Sprintf("Microsoft Graph accepted the %s export, but its answer named no operation (no usable Location header, and no id in a body that could be read), "+
 				"so the provider cannot follow it and nothing was recorded in state. The request was not sent again.\n\n%s\n\n%s",
 				k.what, howToFindAnExport, capitalize(err.Error())))
 	case errors.As(err, &ae):
