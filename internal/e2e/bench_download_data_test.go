@@ -38,7 +38,7 @@ type billingRowPools struct {
 	customers []struct{ id, name, domain, country, tenant string }
 	products  []struct {
 		id, sku, avail, skuName, product, publisher, publisherID, category, term, meter string
-		price                                                                          float64
+		price                                                                           float64
 	}
 	charge   []string
 	invoices []string
@@ -69,7 +69,7 @@ func newBillingRowPools() *billingRowPools {
 	for i := range 40 {
 		p.products = append(p.products, struct {
 			id, sku, avail, skuName, product, publisher, publisherID, category, term, meter string
-			price                                                                          float64
+			price                                                                           float64
 		}{
 			id: fmt.Sprintf("CFQ7TTC0%04X", 0x1F00+i*7), sku: fmt.Sprintf("%04d", 1+i%3), avail: fmt.Sprintf("CFQ7TTC0%04X", 0x4A00+i*13),
 			skuName: products[i%len(products)], product: products[i%len(products)],
@@ -94,8 +94,20 @@ func (p *billingRowPools) appendBillingRow(b []byte, r *rand.Rand, i int) []byte
 	day := 1 + r.IntN(28)
 	month := 1 + r.IntN(12)
 	date := fmt.Sprintf("2024-%02d-%02dT00:00:00Z", month, day)
-	str := func(k, v string) { b = append(b, '"'); b = append(b, k...); b = append(b, `":"`...); b = append(b, v...); b = append(b, `",`...) }
-	rawv := func(k, v string) { b = append(b, '"'); b = append(b, k...); b = append(b, `":`...); b = append(b, v...); b = append(b, ',') }
+	str := func(k, v string) {
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+		b = append(b, v...)
+		b = append(b, `",`...)
+	}
+	rawv := func(k, v string) {
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":`...)
+		b = append(b, v...)
+		b = append(b, ',')
+	}
 	num := func(k string, v float64) {
 		b = append(b, '"')
 		b = append(b, k...)
