@@ -43,7 +43,9 @@ import (
 // not Terraform's) and peak RSS. PARTNERBILLING_BENCH_BASE=<git revision>
 // adds that revision's provider to the rounds ("before"). Also:
 // PARTNERBILLING_BENCH_WORKLOADS (default "A,B,C"), PARTNERBILLING_BENCH_ROUNDS
-// (default 3), PARTNERBILLING_BENCH_C_MIB (default 1024) to scale C down.
+// (default 3), PARTNERBILLING_BENCH_C_MIB (default 1024) to scale C down,
+// PARTNERBILLING_BENCH_PROFILE_DIR to have every provider process write a
+// CPU profile there (cpu-<pid>.pprof; the largest is the download's).
 func TestBenchDownloadPeers(t *testing.T) {
 	if os.Getenv("PARTNERBILLING_BENCH") == "" {
 		t.Skip("set PARTNERBILLING_BENCH=1 (make bench) to run the download benchmark")
@@ -268,7 +270,11 @@ func (w *workspace) runProvider(t *testing.T, p benchProvider, args []string) be
 	ctx, cancel := context.WithCancel(t.Context())
 	peak := watchProvider(ctx, filepath.Join(p.dir, "terraform-provider-partnerbilling"))
 	start := time.Now()
-	cmd, out := w.command(t.Context(), nil, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, args...)...)
+	var env []string
+	if d := os.Getenv("PARTNERBILLING_BENCH_PROFILE_DIR"); d != "" {
+		env = []string{"PARTNERBILLING_CPU_PROFILE=" + filepath.Join(d, "cpu-%p.pprof")}
+	}
+	cmd, out := w.command(t.Context(), env, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, args...)...)
 	err := cmd.Run()
 	wall := time.Since(start)
 	cancel()
