@@ -410,11 +410,9 @@ resource "partnerbilling_billed_reconciliation_export" "invoice" {
 	}
 }
 
-// postsSoFar is a state check: exactly n export POSTs so far in the test
-// (the legacy Check functions cannot read for_each instances).
-func (e *env) postsSoFar(n int) statecheck.StateCheck { return postsCheck{e, n, nil} }
-
-// postsCheck also records a summary of the requests so far in log, when set.
+// postsCheck is a state check: exactly n export POSTs so far in the test
+// (the legacy Check functions cannot read for_each instances); it records a
+// summary of the requests so far in log.
 type postsCheck struct {
 	e   *env
 	n   int
@@ -425,9 +423,7 @@ func (c postsCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest
 	if got := c.e.posts(); got != c.n {
 		resp.Error = fmt.Errorf("%d export POSTs so far, want %d", got, c.n)
 	}
-	if c.log != nil {
-		*c.log = append(*c.log, c.e.requestCounts())
-	}
+	*c.log = append(*c.log, c.e.requestCounts())
 }
 
 // requestCounts is a one-line summary of the requests so far.
