@@ -371,13 +371,15 @@ resource "partnerbilling_billed_reconciliation_export" "invoice" {
   invoice_id = each.key
 }
 `)
+	var counts []string
+	posts := func(n int) statecheck.StateCheck { return postsCheck{e, n, &counts} }
 	e.invoicesRun(t,
-		resource.TestStep{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{e.postsSoFar(2)}},
+		resource.TestStep{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{posts(2)}},
 		resource.TestStep{
 			Config:           cfg,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			ConfigStateChecks: []statecheck.StateCheck{
-				e.postsSoFar(2),
+				posts(2),
 				statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("invoices"), invoiceList("G016907411", "G015012345")),
 			},
 		},
@@ -387,39 +389,48 @@ resource "partnerbilling_billed_reconciliation_export" "invoice" {
 					"G016907411", "G018000001"), "2026-11-08T07", "2026-12-08T07")}, fakegraph.DocInvoices...)...)
 			},
 			Config:            cfg,
-			ConfigStateChecks: []statecheck.StateCheck{e.postsSoFar(3)},
+			ConfigStateChecks: []statecheck.StateCheck{posts(3)},
 		},
 		// An invoice that leaves the window: its export leaves the state,
 		// with no request (exports send nothing on delete).
 		resource.TestStep{
 			Config:            strings.Replace(cfg, `"2026-10-01"`, `"2026-11-01"`, 1),
-			ConfigStateChecks: []statecheck.StateCheck{e.postsSoFar(3), noDeletes{e}},
+			ConfigStateChecks: []statecheck.StateCheck{posts(3), noDeletes{e}},
 		},
 		// The test framework cannot read for_each instances from the final
 		// state (its legacy shim): leave none there. Removing exports sends
 		// nothing.
-		resource.TestStep{Config: e.invoicesConfig(invoicesBlock("test", "")), ConfigStateChecks: []statecheck.StateCheck{e.postsSoFar(3)}},
+		resource.TestStep{Config: e.invoicesConfig(invoicesBlock("test", "")), ConfigStateChecks: []statecheck.StateCheck{posts(3)}},
 	)
 	if posts := e.srv.ExportRequests(); len(posts) == 3 && !strings.Contains(string(posts[2].Body), `"G018000001"`) {
 		t.Errorf("the third POST was %s, want the new invoice's", posts[2].Body)
 	}
-	t.Logf("measured: %d export POSTs, %d Partner Center GETs, token requests %d Partner Center + %d Graph",
-		e.posts(), e.pcRequests(), len(e.srv.TokenRequestsFor(fakegraph.PartnerCenterResource)), len(e.srv.TokenRequestsFor(fakegraph.GraphResource)))
+	for i, c := range counts {
+		t.Logf("measured, cumulative after step %d: %s", i+1, c)
+	}
 }
 
-// postsSoFar is a state check: exactly n export POSTs so far in the test
-// (the legacy Check functions cannot read for_each instances).
-func (e *env) postsSoFar(n int) statecheck.StateCheck { return postsCheck{e, n} }
-
+// postsCheck is a state check: exactly n export POSTs so far in the test
+// (the legacy Check functions cannot read for_each instances); it records a
+// summary of the requests so far in log.
 type postsCheck struct {
-	e *env
-	n int
+	e   *env
+	n   int
+	log *[]string
 }
 
 func (c postsCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
 	if got := c.e.posts(); got != c.n {
 		resp.Error = fmt.Errorf("%d export POSTs so far, want %d", got, c.n)
 	}
+	*c.log = append(*c.log, c.e.requestCounts())
+}
+
+// requestCounts is a one-line summary of the requests so far.
+func (e *env) requestCounts() string {
+	return fmt.Sprintf("%d POSTs, %d Partner Center GETs, %d Graph requests, token requests %d Partner Center + %d Graph",
+		e.posts(), e.pcRequests(), len(e.srv.GraphRequests()),
+		len(e.srv.TokenRequestsFor(fakegraph.PartnerCenterResource)), len(e.srv.TokenRequestsFor(fakegraph.GraphResource)))
 }
 
 // noDeletes is a state check: nothing but GET and POST reached Graph.
