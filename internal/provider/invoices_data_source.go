@@ -83,13 +83,13 @@ func (d *invoicesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				Optional: true,
 				MarkdownDescription: "Only invoices of this type: `OneTime` (new commerce; the invoices the billed exports take) or `Recurring` (legacy). " +
 					"Written in any case (`onetime` is accepted) and compared case-insensitively.",
-				Validators: []validator.String{stringvalidator.OneOfCaseInsensitive(partnercenter.InvoiceTypes...)},
+				Validators: []validator.String{namedString("Invalid Invoice Type", stringvalidator.OneOfCaseInsensitive(partnercenter.InvoiceTypes...))},
 			},
 			"document_type": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Only documents of this type: `invoice`, `void_note` or `adjustment_note`. " +
 					"Written in any case and compared case-insensitively.",
-				Validators: []validator.String{stringvalidator.OneOfCaseInsensitive(partnercenter.DocumentTypes...)},
+				Validators: []validator.String{namedString("Invalid Document Type", stringvalidator.OneOfCaseInsensitive(partnercenter.DocumentTypes...))},
 			},
 			"invoices": schema.ListNestedAttribute{
 				Computed: true,

@@ -285,7 +285,11 @@ func (r *manifestCopyResource) Read(ctx context.Context, req resource.ReadReques
 		if st == blobcopy.Unchanged {
 			continue
 		}
-		resp.Diagnostics.AddWarning("Copied Blob "+capitalize(st.String()),
+		summary := "Copied Blob Changed"
+		if st == blobcopy.Missing {
+			summary = "Copied Blob Missing"
+		}
+		resp.Diagnostics.AddWarning(summary,
 			fmt.Sprintf("The copied blob %s of manifest %s is %s in the container. partnerbilling_manifest_copy is removed from state, "+
 				"so that the next apply copies the manifest again (blobs still in place and unchanged are skipped).",
 				recorded[i].Dest, m.ManifestID.ValueString(), st))
