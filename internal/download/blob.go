@@ -1,7 +1,7 @@
 package download
 
 import (
-	"context" //nolint:gosec // Content-MD5 is the blob service's integrity header, not a security measure
+	"context"
 	"errors"
 	"fmt"
 	"net/http"

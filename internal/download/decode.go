@@ -30,7 +30,7 @@ func decodeGzip(br *bufio.Reader, out io.Writer, buf []byte) error {
 		zr.Multistream(false)
 		// Streamed through buf to a file, never into memory: a large (or
 		// hostile) expansion costs disk, not RSS.
-		if _, err := io.CopyBuffer(out, zr, buf); err != nil { //nolint:gosec // G110: see above
+		if _, err := io.CopyBuffer(out, zr, buf); err != nil {
 			return err
 		}
 		next, err := br.Peek(1)

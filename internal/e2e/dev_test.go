@@ -37,8 +37,11 @@ func TestMakeDevRunsAUsersOwnConfiguration(t *testing.T) {
 	if err := script.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- script.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		_ = script.Wait() // Ctrl-C ends it with a signal's exit status
+		close(done)
+	}()
 	stopped := false
 	defer func() {
 		if !stopped {
