@@ -109,7 +109,7 @@ func (r *blobReader) Read(p []byte) (int, error) {
 // policy and renewing an expired SAS once.
 func (r *blobReader) open() error {
 	for {
-		m, gen := r.d.sas.current()
+		m, gen := r.d.sas.Current()
 		if r.client == nil || gen != r.gen {
 			c, err := r.d.newClient(m, r.name)
 			if err != nil {
@@ -153,7 +153,7 @@ func (r *blobReader) open() error {
 			})
 			switch {
 			case re.StatusCode == http.StatusForbidden && sasExpired(be, m):
-				if _, _, rerr := r.d.sas.renew(r.ctx, gen); rerr != nil {
+				if _, _, rerr := r.d.sas.Renew(r.ctx, gen); rerr != nil {
 					be.Err = rerr
 					return be
 				}

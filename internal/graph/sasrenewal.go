@@ -49,7 +49,7 @@ func (s *SASRenewal) Retries() int {
 
 // ErrSASExpiredAgain is the answer to a second expired token: there is one
 // re-read per run.
-var ErrSASExpiredAgain = errors.New("the SAS token of the manifest read again was refused too")
+var ErrSASExpiredAgain = errors.New("the SAS token of the manifest read again was refused as expired too")
 
 // Renew returns a manifest with a newer SAS than generation seen: the one
 // another worker already read, or a fresh one.
