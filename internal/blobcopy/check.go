@@ -162,7 +162,7 @@ feed:
 	close(jobs)
 	wg.Wait()
 	if firstErr == nil && ctx.Err() != nil {
-		return ctxErr(ctx)
+		return httpx.ContextError(ctx)
 	}
 	return firstErr
 }

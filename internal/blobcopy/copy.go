@@ -239,7 +239,7 @@ feed:
 	if ctx.Err() != nil {
 		// An interrupt or the deadline wins over whatever it made a worker
 		// report (a cancelled request).
-		firstErr = ctxErr(ctx)
+		firstErr = httpx.ContextError(ctx)
 	}
 	if firstErr != nil {
 		e := &Error{Err: firstErr}
@@ -472,12 +472,7 @@ func sourceExpired(err error, m *graph.Manifest) bool {
 	case "AuthenticationFailed", "AuthorizationFailure", "CannotVerifyCopySource":
 		return true
 	}
-	if se, ok := graph.SASExpiry(m.SASToken); ok {
-		if t, err := time.Parse(time.RFC3339Nano, se); err == nil && !time.Now().Before(t) {
-			return true
-		}
-	}
-	return false
+	return graph.SASPassed(m.SASToken, time.Now())
 }
 
 // copySourceRefused: a copy request refused because the service could not
@@ -516,7 +511,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 			return p, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctxErr(ctx)
+			return nil, httpx.ContextError(ctx)
 		}
 		m, _ := r.sas.Current()
 		if sourceExpired(err, m) {
@@ -532,7 +527,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 func (r *run) renew(ctx context.Context, name string, gen int) error {
 	if _, _, err := r.sas.Renew(ctx, gen); err != nil {
 		if ctx.Err() != nil {
-			return ctxErr(ctx)
+			return httpx.ContextError(ctx)
 		}
 		var mc *graph.ManifestChangedError
 		if errors.As(err, &mc) {
@@ -590,7 +585,7 @@ func headDest(ctx context.Context, c *blob.Client, name, dest string, opts Optio
 		return p, nil
 	}
 	if ctx.Err() != nil {
-		return nil, ctxErr(ctx)
+		return nil, httpx.ContextError(ctx)
 	}
 	if statusOf(err) == http.StatusNotFound && codeOf(err) != "ContainerNotFound" {
 		return nil, nil
@@ -623,7 +618,7 @@ func (r *run) copySync(ctx context.Context, f *inflight, src *props) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctxErr(ctx)
+			return httpx.ContextError(ctx)
 		}
 		if copySourceRefused(err) {
 			if rerr := r.renew(ctx, f.name, gen); rerr != nil {
@@ -678,7 +673,7 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) (*props, e
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctxErr(ctx)
+				return nil, httpx.ContextError(ctx)
 			}
 			if copySourceRefused(err) {
 				if rerr := r.renew(ctx, f.name, gen); rerr != nil {
@@ -716,7 +711,7 @@ func (r *run) poll(ctx context.Context, f *inflight, src *props, status string, 
 	for status == "" || status == pending {
 		if status == pending {
 			if err := r.opts.Retry.Clock.Sleep(ctx, max(next, minPoll)); err != nil {
-				return nil, ctxErr(ctx)
+				return nil, httpx.ContextError(ctx)
 			}
 		}
 		var err error

@@ -221,13 +221,3 @@ func scrub(s string) string {
 // transportText is a transport error without its URL (a source URL holds
 // the SAS).
 func transportText(err error) string { return scrub(httpx.RedactURLError(err)) }
-
-// ctxErr is why ctx ended: its error (context.Canceled or
-// DeadlineExceeded, for errors.Is) with its cause when that says more.
-func ctxErr(ctx context.Context) error {
-	err := ctx.Err()
-	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
-		return fmt.Errorf("%w: %w", c, err)
-	}
-	return err
-}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 )
 
 // Defaults and bounds of Options.Concurrency.
@@ -200,7 +201,7 @@ feed:
 	close(jobs)
 	wg.Wait()
 	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctxErr(ctx)
+		firstErr = httpx.ContextError(ctx)
 	}
 	if firstErr != nil {
 		// Nothing partial stays: no temporary file (each worker removed its

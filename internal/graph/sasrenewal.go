@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // SASRenewal is the manifest whose SAS token a run's blob requests use, and
@@ -45,6 +46,18 @@ func (s *SASRenewal) Retries() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.gen
+}
+
+// SASPassed is true when token's signed expiry (se=) is not after now: a
+// blob service that refuses it is refusing the expired token, whatever its
+// error code says. A token without a readable se= has not passed.
+func SASPassed(token Secret, now time.Time) bool {
+	se, ok := SASExpiry(token)
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, se)
+	return err == nil && !now.Before(t)
 }
 
 // ErrSASExpiredAgain is the answer to a second expired token: there is one
