@@ -31,6 +31,7 @@ import (
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/workers"
 )
 
 // Defaults and bounds.
@@ -198,44 +199,20 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	}
 	res := &Result{Blobs: make([]Blob, len(m.Blobs))}
 	done := make([]bool, len(m.Blobs))
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range min(opts.Concurrency, len(m.Blobs)) {
-		wg.Go(func() {
-			for i := range jobs {
-				b, err := r.one(wctx, m.Blobs[i].Name)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel(err)
-					}
-				} else {
-					res.Blobs[i], done[i] = b, true
-					if opts.OnBlob != nil {
-						opts.OnBlob(b)
-					}
-				}
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for i := range m.Blobs {
-		select {
-		case jobs <- i:
-		case <-wctx.Done():
-			break feed
+	var mu sync.Mutex // res.Blobs, done and OnBlob
+	firstErr := workers.Each(ctx, len(m.Blobs), opts.Concurrency, func(wctx context.Context, i int) error {
+		b, err := r.one(wctx, m.Blobs[i].Name)
+		if err != nil {
+			return err
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		res.Blobs[i], done[i] = b, true
+		if opts.OnBlob != nil {
+			opts.OnBlob(b)
+		}
+		return nil
+	})
 	if ctx.Err() != nil {
 		// An interrupt or the deadline wins over whatever it made a worker
 		// report (a cancelled request).

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
-	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/workers"
 )
 
 // Defaults and bounds of Options.Concurrency.
@@ -162,51 +162,24 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 		d.finals[fileKey(l)] = true
 	}
 	res := &Result{Files: make([]File, len(m.Blobs))}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range min(opts.Concurrency, len(m.Blobs)) {
-		wg.Go(func() {
-			for i := range jobs {
-				f, err := d.fetch(ctx, m.Blobs[i].Name, locals[i])
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel(err)
-					}
-				} else {
-					res.Files[i] = f
-					if opts.OnFile != nil {
-						opts.OnFile(f)
-					}
-				}
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for i := range m.Blobs {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+	var mu sync.Mutex // res.Files and OnFile
+	err = workers.Each(ctx, len(m.Blobs), opts.Concurrency, func(ctx context.Context, i int) error {
+		f, ferr := d.fetch(ctx, m.Blobs[i].Name, locals[i])
+		if ferr != nil {
+			return ferr
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = httpx.ContextError(ctx)
-	}
-	if firstErr != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Files[i] = f
+		if opts.OnFile != nil {
+			opts.OnFile(f)
+		}
+		return nil
+	})
+	if err != nil {
 		// Nothing partial stays: no temporary file (each worker removed its
 		// own), and no folder this call created and left empty (deferred).
-		return nil, firstErr
+		return nil, err
 	}
 	for _, f := range res.Files {
 		res.TotalRows += f.Rows
