@@ -181,7 +181,7 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	if opts.Refresh == nil {
 		return nil, errors.New("blobcopy: Options.Refresh is required")
 	}
-	if err := CheckSource(m.RootDirectory); err != nil {
+	if err := m.CheckRoot(); err != nil {
 		return nil, err
 	}
 	names := make([]string, len(m.Blobs))
@@ -194,7 +194,7 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	r := &run{
 		opts: opts, target: target,
 		http:    httpx.NoRedirects(storageHTTPClient(opts.HTTPClient)),
-		sas:     graph.NewSASRenewal(m, opts.Refresh, func(m *graph.Manifest) error { return CheckSource(m.RootDirectory) }),
+		sas:     graph.NewSASRenewal(m, opts.Refresh, (*graph.Manifest).CheckRoot),
 		pending: map[string]*inflight{},
 	}
 	res := &Result{Blobs: make([]Blob, len(m.Blobs))}
@@ -233,15 +233,6 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	}
 	res.SASExpiredRetries = r.sas.Retries()
 	return res, nil
-}
-
-// CheckSource accepts an https directory URL only: the SAS token must never
-// travel in clear text, nor to a URL with a query of its own.
-func CheckSource(root string) error {
-	if err := checkHTTPS(root); err != nil {
-		return fmt.Errorf("the manifest's rootDirectory %q is not an https blob directory URL: the SAS token is sent to https only", err.Error())
-	}
-	return nil
 }
 
 // run is one Copy's shared state.

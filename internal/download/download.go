@@ -137,7 +137,7 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRoot(m.RootDirectory); err != nil {
+	if err := m.CheckRoot(); err != nil {
 		return nil, err
 	}
 	if opts.Created == nil {
@@ -155,7 +155,7 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 	d := &downloader{
 		opts: opts, root: root, dir: dir,
 		http:   boundedTransport{blobHTTPClient(opts.HTTPClient)},
-		sas:    graph.NewSASRenewal(m, opts.Refresh, func(m *graph.Manifest) error { return checkRoot(m.RootDirectory) }),
+		sas:    graph.NewSASRenewal(m, opts.Refresh, (*graph.Manifest).CheckRoot),
 		finals: make(map[string]bool, len(locals)),
 	}
 	for _, l := range locals {
