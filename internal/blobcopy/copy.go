@@ -31,6 +31,7 @@ import (
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/workers"
 )
 
@@ -463,7 +464,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 		u, gen := r.sourceURL(name)
 		c, err := blob.NewClientWithNoCredential(u, r.clientOptions())
 		if err != nil {
-			return nil, &StorageError{Blob: name, Side: Source, Op: "building the client of", Err: errors.New(scrub(err.Error()))}
+			return nil, &StorageError{Blob: name, Side: Source, Op: "building the client of", Err: errors.New(safetext.RedactSAS(err.Error()))}
 		}
 		var p *props
 		err = r.retry(ctx, name, "HEAD source", func(ctx context.Context) error {
@@ -716,7 +717,7 @@ func (r *run) poll(ctx context.Context, f *inflight, src *props, status string, 
 // minPoll is the shortest wait between two polls, whatever Retry-After says.
 const minPoll = 100 * time.Millisecond
 
-func scrubField(s string) string { return strings.TrimSpace(scrub(s)) }
+func scrubField(s string) string { return strings.TrimSpace(safetext.RedactSAS(s)) }
 
 func firstLine(s string) string { l, _, _ := strings.Cut(strings.TrimSpace(s), "\n"); return l }
 

@@ -47,7 +47,7 @@ func retry(ctx context.Context, opts Options, name, op string, fn func(ctx conte
 		}
 		reason := transportText(err)
 		if re != nil {
-			reason = fmt.Sprintf("HTTP %d %s", re.StatusCode, safetext.Field(scrub(re.ErrorCode)))
+			reason = fmt.Sprintf("HTTP %d %s", re.StatusCode, safetext.NoSecrets(re.ErrorCode))
 		}
 		opts.Debug(ctx, "retrying storage request", map[string]any{
 			"op": op, "blob": name, "attempt": attempt + 1, "wait": delay.String(), "reason": reason,
