@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/workers"
 )
 
 // State is what a HEAD found of a recorded destination blob.
@@ -44,7 +44,7 @@ func Check(ctx context.Context, c *Container, blobs []Recorded, opts Options) ([
 	}
 	h := httpx.NoRedirects(storageHTTPClient(opts.HTTPClient))
 	out := make([]State, len(blobs))
-	err := each(ctx, len(blobs), opts.Concurrency, func(ctx context.Context, i int) error {
+	err := workers.Each(ctx, len(blobs), opts.Concurrency, func(ctx context.Context, i int) error {
 		b := blobs[i]
 		dc, err := newDestClient(c, b.Dest, opts, h)
 		if err != nil {
@@ -89,7 +89,7 @@ func Remove(ctx context.Context, c *Container, blobs []Recorded, opts Options) (
 	for i := range st {
 		st[i] = -1
 	}
-	err := each(ctx, len(blobs), opts.Concurrency, func(ctx context.Context, i int) error {
+	err := workers.Each(ctx, len(blobs), opts.Concurrency, func(ctx context.Context, i int) error {
 		b := blobs[i]
 		dc, err := newDestClient(c, b.Dest, opts, h)
 		if err != nil {
@@ -124,45 +124,4 @@ func Remove(ctx context.Context, c *Container, blobs []Recorded, opts Options) (
 		}
 	}
 	return r, err
-}
-
-// each runs fn for 0..n-1, at most limit at once, stopping at the first
-// error (which it returns; the context's when it ended first).
-func each(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range min(limit, n) {
-		wg.Go(func() {
-			for i := range jobs {
-				if err := fn(ctx, i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-						cancel(err)
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-feed:
-	for i := range n {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		return ctxErr(ctx)
-	}
-	return firstErr
 }

@@ -31,6 +31,8 @@ import (
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/workers"
 )
 
 // Defaults and bounds.
@@ -180,7 +182,7 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	if opts.Refresh == nil {
 		return nil, errors.New("blobcopy: Options.Refresh is required")
 	}
-	if err := CheckSource(m.RootDirectory); err != nil {
+	if err := m.CheckRoot(); err != nil {
 		return nil, err
 	}
 	names := make([]string, len(m.Blobs))
@@ -193,53 +195,29 @@ func Copy(ctx context.Context, m *graph.Manifest, target Target, opts Options) (
 	r := &run{
 		opts: opts, target: target,
 		http:    httpx.NoRedirects(storageHTTPClient(opts.HTTPClient)),
-		sas:     graph.NewSASRenewal(m, opts.Refresh, func(m *graph.Manifest) error { return CheckSource(m.RootDirectory) }),
+		sas:     graph.NewSASRenewal(m, opts.Refresh, (*graph.Manifest).CheckRoot),
 		pending: map[string]*inflight{},
 	}
 	res := &Result{Blobs: make([]Blob, len(m.Blobs))}
 	done := make([]bool, len(m.Blobs))
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range min(opts.Concurrency, len(m.Blobs)) {
-		wg.Go(func() {
-			for i := range jobs {
-				b, err := r.one(wctx, m.Blobs[i].Name)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel(err)
-					}
-				} else {
-					res.Blobs[i], done[i] = b, true
-					if opts.OnBlob != nil {
-						opts.OnBlob(b)
-					}
-				}
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for i := range m.Blobs {
-		select {
-		case jobs <- i:
-		case <-wctx.Done():
-			break feed
+	var mu sync.Mutex // res.Blobs, done and OnBlob
+	firstErr := workers.Each(ctx, len(m.Blobs), opts.Concurrency, func(wctx context.Context, i int) error {
+		b, err := r.one(wctx, m.Blobs[i].Name)
+		if err != nil {
+			return err
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		res.Blobs[i], done[i] = b, true
+		if opts.OnBlob != nil {
+			opts.OnBlob(b)
+		}
+		return nil
+	})
 	if ctx.Err() != nil {
 		// An interrupt or the deadline wins over whatever it made a worker
 		// report (a cancelled request).
-		firstErr = ctxErr(ctx)
+		firstErr = httpx.ContextError(ctx)
 	}
 	if firstErr != nil {
 		e := &Error{Err: firstErr}
@@ -256,15 +234,6 @@ feed:
 	}
 	res.SASExpiredRetries = r.sas.Retries()
 	return res, nil
-}
-
-// CheckSource accepts an https directory URL only: the SAS token must never
-// travel in clear text, nor to a URL with a query of its own.
-func CheckSource(root string) error {
-	if err := checkHTTPS(root); err != nil {
-		return fmt.Errorf("the manifest's rootDirectory %q is not an https blob directory URL: the SAS token is sent to https only", err.Error())
-	}
-	return nil
 }
 
 // run is one Copy's shared state.
@@ -472,12 +441,7 @@ func sourceExpired(err error, m *graph.Manifest) bool {
 	case "AuthenticationFailed", "AuthorizationFailure", "CannotVerifyCopySource":
 		return true
 	}
-	if se, ok := graph.SASExpiry(m.SASToken); ok {
-		if t, err := time.Parse(time.RFC3339Nano, se); err == nil && !time.Now().Before(t) {
-			return true
-		}
-	}
-	return false
+	return graph.SASPassed(m.SASToken, time.Now())
 }
 
 // copySourceRefused: a copy request refused because the service could not
@@ -500,7 +464,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 		u, gen := r.sourceURL(name)
 		c, err := blob.NewClientWithNoCredential(u, r.clientOptions())
 		if err != nil {
-			return nil, &StorageError{Blob: name, Side: Source, Op: "building the client of", Err: errors.New(scrub(err.Error()))}
+			return nil, &StorageError{Blob: name, Side: Source, Op: "building the client of", Err: errors.New(safetext.RedactSAS(err.Error()))}
 		}
 		var p *props
 		err = r.retry(ctx, name, "HEAD source", func(ctx context.Context) error {
@@ -516,7 +480,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 			return p, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctxErr(ctx)
+			return nil, httpx.ContextError(ctx)
 		}
 		m, _ := r.sas.Current()
 		if sourceExpired(err, m) {
@@ -532,7 +496,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 func (r *run) renew(ctx context.Context, name string, gen int) error {
 	if _, _, err := r.sas.Renew(ctx, gen); err != nil {
 		if ctx.Err() != nil {
-			return ctxErr(ctx)
+			return httpx.ContextError(ctx)
 		}
 		var mc *graph.ManifestChangedError
 		if errors.As(err, &mc) {
@@ -590,7 +554,7 @@ func headDest(ctx context.Context, c *blob.Client, name, dest string, opts Optio
 		return p, nil
 	}
 	if ctx.Err() != nil {
-		return nil, ctxErr(ctx)
+		return nil, httpx.ContextError(ctx)
 	}
 	if statusOf(err) == http.StatusNotFound && codeOf(err) != "ContainerNotFound" {
 		return nil, nil
@@ -623,7 +587,7 @@ func (r *run) copySync(ctx context.Context, f *inflight, src *props) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctxErr(ctx)
+			return httpx.ContextError(ctx)
 		}
 		if copySourceRefused(err) {
 			if rerr := r.renew(ctx, f.name, gen); rerr != nil {
@@ -678,7 +642,7 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) (*props, e
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctxErr(ctx)
+				return nil, httpx.ContextError(ctx)
 			}
 			if copySourceRefused(err) {
 				if rerr := r.renew(ctx, f.name, gen); rerr != nil {
@@ -716,7 +680,7 @@ func (r *run) poll(ctx context.Context, f *inflight, src *props, status string, 
 	for status == "" || status == pending {
 		if status == pending {
 			if err := r.opts.Retry.Clock.Sleep(ctx, max(next, minPoll)); err != nil {
-				return nil, ctxErr(ctx)
+				return nil, httpx.ContextError(ctx)
 			}
 		}
 		var err error
@@ -753,7 +717,7 @@ func (r *run) poll(ctx context.Context, f *inflight, src *props, status string, 
 // minPoll is the shortest wait between two polls, whatever Retry-After says.
 const minPoll = 100 * time.Millisecond
 
-func scrubField(s string) string { return strings.TrimSpace(scrub(s)) }
+func scrubField(s string) string { return strings.TrimSpace(safetext.RedactSAS(s)) }
 
 func firstLine(s string) string { l, _, _ := strings.Cut(strings.TrimSpace(s), "\n"); return l }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -149,14 +148,14 @@ func responseError(blobName, dest string, side Side, op string, err error) *Stor
 		return se
 	}
 	se.StatusCode = re.StatusCode
-	se.Code = safetext.Field(scrub(re.ErrorCode))
+	se.Code = safetext.NoSecrets(re.ErrorCode)
 	if re.RawResponse == nil {
 		return se
 	}
 	if se.Code == "" {
-		se.Code = safetext.Field(scrub(re.RawResponse.Header.Get("x-ms-error-code")))
+		se.Code = safetext.NoSecrets(re.RawResponse.Header.Get("x-ms-error-code"))
 	}
-	se.RequestID = safetext.Field(scrub(re.RawResponse.Header.Get("x-ms-request-id")))
+	se.RequestID = safetext.NoSecrets(re.RawResponse.Header.Get("x-ms-request-id"))
 	body, perr := runtime.Payload(re.RawResponse)
 	if perr != nil || len(body) == 0 {
 		return se
@@ -167,10 +166,10 @@ func responseError(blobName, dest string, side Side, op string, err error) *Stor
 	}
 	if xml.Unmarshal(body, &x) == nil {
 		if se.Code == "" {
-			se.Code = safetext.Field(scrub(x.Code))
+			se.Code = safetext.NoSecrets(x.Code)
 		}
 		msg, _, _ := strings.Cut(strings.TrimSpace(x.Message), "\n")
-		se.Message = safetext.Field(scrub(msg))
+		se.Message = safetext.NoSecrets(msg)
 	}
 	return se
 }
@@ -205,29 +204,6 @@ func codeOf(err error) string {
 	return ""
 }
 
-var (
-	queryRE = regexp.MustCompile(`\?[^\s"'<>]*`)
-	sigRE   = regexp.MustCompile(`(?i)\bsig=[^&\s"'<>]*`)
-)
-
-// scrub removes anything that looks like a query string or a signature
-// from text that may echo a URL (a service message about the copy source
-// may): no SAS survives into an error.
-func scrub(s string) string {
-	s = queryRE.ReplaceAllString(s, "?[redacted]")
-	return sigRE.ReplaceAllString(s, "sig=[redacted]")
-}
-
 // transportText is a transport error without its URL (a source URL holds
 // the SAS).
-func transportText(err error) string { return scrub(httpx.RedactURLError(err)) }
-
-// ctxErr is why ctx ended: its error (context.Canceled or
-// DeadlineExceeded, for errors.Is) with its cause when that says more.
-func ctxErr(ctx context.Context) error {
-	err := ctx.Err()
-	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
-		return fmt.Errorf("%w: %w", c, err)
-	}
-	return err
-}
+func transportText(err error) string { return safetext.RedactSAS(httpx.RedactURLError(err)) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -48,7 +47,7 @@ func retry(ctx context.Context, opts Options, name, op string, fn func(ctx conte
 		}
 		reason := transportText(err)
 		if re != nil {
-			reason = fmt.Sprintf("HTTP %d %s", re.StatusCode, safetext.Field(scrub(re.ErrorCode)))
+			reason = fmt.Sprintf("HTTP %d %s", re.StatusCode, safetext.NoSecrets(re.ErrorCode))
 		}
 		opts.Debug(ctx, "retrying storage request", map[string]any{
 			"op": op, "blob": name, "attempt": attempt + 1, "wait": delay.String(), "reason": reason,
@@ -61,16 +60,6 @@ func retry(ctx context.Context, opts Options, name, op string, fn func(ctx conte
 
 func (r *run) retry(ctx context.Context, name, op string, fn func(ctx context.Context) error) error {
 	return retry(ctx, r.opts, name, op, fn)
-}
-
-// checkHTTPS accepts an https URL with a host, no userinfo, query or
-// fragment. Its error is the URL without anything secret.
-func checkHTTPS(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New(safetext.Field(httpx.RedactURL(raw)))
-	}
-	return nil
 }
 
 // storageHTTPClient is h, or a client with the system roots and enough idle

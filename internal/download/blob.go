@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 	"time"
 
@@ -25,17 +24,6 @@ const DefaultStallTimeout = 60 * time.Second
 // copyBufferSize is the one buffer each blob streams through: memory stays
 // bounded whatever the blob's size.
 const copyBufferSize = 256 << 10
-
-// checkRoot accepts an https directory URL only: the SAS token must never
-// travel in clear text.
-func checkRoot(root string) error {
-	u, err := url.Parse(root)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("the manifest's rootDirectory %q is not an https blob directory URL: the SAS token is sent to https only",
-			safetext.NoSecrets(httpx.RedactURL(root)))
-	}
-	return nil
-}
 
 // blobHTTPClient is h (or a client with the system roots and enough idle
 // connections for MaxConcurrency blobs) that never follows a redirect.

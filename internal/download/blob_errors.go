@@ -1,7 +1,6 @@
 package download
 
 import (
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -91,7 +90,7 @@ func (r *blobReader) classify(err error) error {
 	case errors.As(err, &be), errors.As(err, &fe):
 		return err
 	case r.ctx.Err() != nil:
-		return ctxErr(r.ctx)
+		return httpx.ContextError(r.ctx)
 	}
 	// Everything else came from decoding: a gzip header, checksum or
 	// deflate error, or the content ending inside the gzip stream.
@@ -135,24 +134,8 @@ func sasExpired(be *BlobError, m *graph.Manifest) bool {
 	if be.Code == "AuthenticationFailed" || strings.Contains(msg, "expir") || strings.Contains(msg, "signature") {
 		return true
 	}
-	if se, ok := graph.SASExpiry(m.SASToken); ok {
-		if t, err := time.Parse(time.RFC3339Nano, se); err == nil && !time.Now().Before(t) {
-			return true
-		}
-	}
-	return false
+	return graph.SASPassed(m.SASToken, time.Now())
 }
 
 // transportText is a transport error without its URL (it holds the SAS).
 func transportText(err error) string { return safetext.NoSecrets(httpx.RedactURLError(err)) }
-
-// ctxErr is why ctx ended: its error (context.Canceled or
-// DeadlineExceeded, for errors.Is) with its cause when that says more
-// ("interrupted (Ctrl-C)").
-func ctxErr(ctx context.Context) error {
-	err := ctx.Err()
-	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
-		return fmt.Errorf("%w: %w", c, err)
-	}
-	return err
-}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/workers"
 )
 
 // Defaults and bounds of Options.Concurrency.
@@ -136,7 +137,7 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRoot(m.RootDirectory); err != nil {
+	if err := m.CheckRoot(); err != nil {
 		return nil, err
 	}
 	if opts.Created == nil {
@@ -154,63 +155,36 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 	d := &downloader{
 		opts: opts, root: root, dir: dir,
 		http:   boundedTransport{blobHTTPClient(opts.HTTPClient)},
-		sas:    &sasState{manifest: m, refresh: opts.Refresh},
+		sas:    graph.NewSASRenewal(m, opts.Refresh, (*graph.Manifest).CheckRoot),
 		finals: make(map[string]bool, len(locals)),
 	}
 	for _, l := range locals {
 		d.finals[fileKey(l)] = true
 	}
 	res := &Result{Files: make([]File, len(m.Blobs))}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range min(opts.Concurrency, len(m.Blobs)) {
-		wg.Go(func() {
-			for i := range jobs {
-				f, err := d.fetch(ctx, m.Blobs[i].Name, locals[i])
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel(err)
-					}
-				} else {
-					res.Files[i] = f
-					if opts.OnFile != nil {
-						opts.OnFile(f)
-					}
-				}
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for i := range m.Blobs {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+	var mu sync.Mutex // res.Files and OnFile
+	err = workers.Each(ctx, len(m.Blobs), opts.Concurrency, func(ctx context.Context, i int) error {
+		f, ferr := d.fetch(ctx, m.Blobs[i].Name, locals[i])
+		if ferr != nil {
+			return ferr
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctxErr(ctx)
-	}
-	if firstErr != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Files[i] = f
+		if opts.OnFile != nil {
+			opts.OnFile(f)
+		}
+		return nil
+	})
+	if err != nil {
 		// Nothing partial stays: no temporary file (each worker removed its
 		// own), and no folder this call created and left empty (deferred).
-		return nil, firstErr
+		return nil, err
 	}
 	for _, f := range res.Files {
 		res.TotalRows += f.Rows
 	}
-	res.SASExpiredRetries = d.sas.refreshes()
+	res.SASExpiredRetries = d.sas.Retries()
 	res.Created = created
 	return res, nil
 }
@@ -221,65 +195,10 @@ type downloader struct {
 	root *os.Root
 	dir  string
 	http boundedTransport
-	sas  *sasState
+	sas  *graph.SASRenewal // the manifest's SAS and its one re-read, shared with blobcopy
 	// finals is the fileKey of every file of the download: no temporary
 	// name is one of them.
 	finals map[string]bool
-}
-
-// sasState is the manifest whose SAS the blob requests use, and the one
-// allowed re-read of it. Workers that hit the expired token together share
-// the re-read.
-type sasState struct {
-	mu       sync.Mutex
-	manifest *graph.Manifest
-	gen      int // bumped by each re-read
-	refresh  func(ctx context.Context) (*graph.Manifest, error)
-	err      error // the re-read's failure, repeated to every later caller
-}
-
-func (s *sasState) current() (*graph.Manifest, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.manifest, s.gen
-}
-
-func (s *sasState) refreshes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gen
-}
-
-// renew returns a manifest with a newer SAS than generation seen: the one
-// another worker already read, or a fresh one. After one re-read there is
-// no other: a token that expires again is an error.
-func (s *sasState) renew(ctx context.Context, seen int) (*graph.Manifest, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen != seen {
-		return s.manifest, s.gen, nil
-	}
-	if s.err != nil {
-		return nil, s.gen, s.err
-	}
-	if s.gen > 0 {
-		return nil, s.gen, errors.New("the SAS token of the manifest read again had expired too")
-	}
-	m, err := s.refresh(ctx)
-	if err != nil {
-		s.err = fmt.Errorf("reading the manifest again for a fresh SAS token: %w", err)
-		return nil, s.gen, s.err
-	}
-	if err := manifestChange(s.manifest, m); err != nil {
-		s.err = err
-		return nil, s.gen, err
-	}
-	if err := checkRoot(m.RootDirectory); err != nil {
-		s.err = err
-		return nil, s.gen, err
-	}
-	s.manifest, s.gen = m, s.gen+1
-	return s.manifest, s.gen, nil
 }
 
 // Path is where a file of dir lands.

@@ -223,7 +223,7 @@ func TestManifestChangedDuringDownload(t *testing.T) {
 			o.Concurrency = 1
 			o.Refresh = func(context.Context) (*graph.Manifest, error) { return manifestOf(t, changed), nil }
 			_, err := download.Download(t.Context(), manifestOf(t, expired), t.TempDir(), o)
-			var mc *download.ManifestChangedError
+			var mc *graph.ManifestChangedError
 			if !errors.As(err, &mc) {
 				t.Fatalf("err = %v, want a ManifestChangedError", err)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
 
@@ -90,7 +91,7 @@ func (r *blobReader) Read(p []byte) (int, error) {
 			return n, io.EOF
 		}
 		if r.ctx.Err() != nil {
-			return n, ctxErr(r.ctx)
+			return n, httpx.ContextError(r.ctx)
 		}
 		cause := fmt.Errorf("the body stopped after %d of %d bytes: %s", r.offset, r.total, transportText(err))
 		if stalled {
@@ -109,7 +110,7 @@ func (r *blobReader) Read(p []byte) (int, error) {
 // policy and renewing an expired SAS once.
 func (r *blobReader) open() error {
 	for {
-		m, gen := r.d.sas.current()
+		m, gen := r.d.sas.Current()
 		if r.client == nil || gen != r.gen {
 			c, err := r.d.newClient(m, r.name)
 			if err != nil {
@@ -143,7 +144,7 @@ func (r *blobReader) open() error {
 		timer.Stop()
 		cancel(nil)
 		if r.ctx.Err() != nil {
-			return ctxErr(r.ctx)
+			return httpx.ContextError(r.ctx)
 		}
 		var re *azcore.ResponseError
 		if errors.As(err, &re) {
@@ -153,7 +154,7 @@ func (r *blobReader) open() error {
 			})
 			switch {
 			case re.StatusCode == http.StatusForbidden && sasExpired(be, m):
-				if _, _, rerr := r.d.sas.renew(r.ctx, gen); rerr != nil {
+				if _, _, rerr := r.d.sas.Renew(r.ctx, gen); rerr != nil {
 					be.Err = rerr
 					return be
 				}
@@ -267,7 +268,7 @@ func (r *blobReader) wait(cause error, h http.Header) error {
 		"blob": r.name, "attempt": r.retries, "wait": delay.String(), "offset": r.offset, "reason": cause.Error(),
 	})
 	if err := pol.Clock.Sleep(r.ctx, delay); err != nil {
-		return ctxErr(r.ctx)
+		return httpx.ContextError(r.ctx)
 	}
 	return nil
 }

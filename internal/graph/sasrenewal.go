@@ -4,9 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
+
+// CheckRoot accepts the manifest's rootDirectory only as an https directory
+// URL (a host, no userinfo, query or fragment): the SAS token must never
+// travel in clear text, nor to a URL with a query of its own. The download
+// and the copy check it before any blob request; the error quotes the URL
+// without userinfo, query or sig=.
+func (m *Manifest) CheckRoot() error {
+	u, err := url.Parse(m.RootDirectory)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("the manifest's rootDirectory %q is not an https blob directory URL: the SAS token is sent to https only",
+			safetext.NoSecrets(httpx.RedactURL(m.RootDirectory)))
+	}
+	return nil
+}
 
 // SASRenewal is the manifest whose SAS token a run's blob requests use, and
 // the one re-read of it that SPEC §4.4 allows (the download and the copy
@@ -47,9 +66,21 @@ func (s *SASRenewal) Retries() int {
 	return s.gen
 }
 
+// SASPassed is true when token's signed expiry (se=) is not after now: a
+// blob service that refuses it is refusing the expired token, whatever its
+// error code says. A token without a readable se= has not passed.
+func SASPassed(token Secret, now time.Time) bool {
+	se, ok := SASExpiry(token)
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, se)
+	return err == nil && !now.Before(t)
+}
+
 // ErrSASExpiredAgain is the answer to a second expired token: there is one
 // re-read per run.
-var ErrSASExpiredAgain = errors.New("the SAS token of the manifest read again was refused too")
+var ErrSASExpiredAgain = errors.New("the SAS token of the manifest read again was refused as expired too")
 
 // Renew returns a manifest with a newer SAS than generation seen: the one
 // another worker already read, or a fresh one.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestSASRenewalOneReReadForAll(t *testing.T) {
@@ -54,6 +55,23 @@ func TestSASRenewalManifestChanged(t *testing.T) {
 		}
 		if _, _, again := s.Renew(t.Context(), 0); !errors.Is(again, err) {
 			t.Errorf("%s: the failure is not repeated: %v", what, again)
+		}
+	}
+}
+
+func TestSASPassed(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for sas, want := range map[string]bool{
+		"sv=2021&se=2026-12-07T11%3A59%3A59Z&sig=x": true,  // passed
+		"sv=2021&se=2026-12-07T12%3A00%3A00Z&sig=x": true,  // at its expiry
+		"sv=2021&se=2026-12-07T12%3A00%3A01Z&sig=x": false, // still valid
+		"sv=2021&se=2026-12-06&sig=x":               true,  // the date form
+		"sv=2021&sig=x":                             false, // no se=
+		"sv=2021&se=tomorrow&sig=x":                 false, // not a date
+	} {
+		if got := SASPassed(NewSecret(sas), now); got != want {
+			t.Errorf("SASPassed(%q) = %v, want %v", sas, got, want)
 		}
 	}
 }

@@ -9,11 +9,23 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 )
+
+// ContextError is why ctx ended: its error (context.Canceled or
+// DeadlineExceeded, for errors.Is) with its cause when that says more
+// ("interrupted (Ctrl-C)"). The download and the copy end their work with it.
+func ContextError(ctx context.Context) error {
+	err := ctx.Err()
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	return err
+}
 
 // NoRedirects returns a copy of h (a plain client when h is nil) that
 // returns a redirect as the response instead of following it: a bearer

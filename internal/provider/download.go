@@ -92,7 +92,7 @@ func addDownloadError(into *diag.Diagnostics, err error, req downloadRequest) {
 	var ne *download.NameError
 	var be *download.BlobError
 	var de *download.DirError
-	var mc *download.ManifestChangedError
+	var mc *graph.ManifestChangedError
 	switch {
 	case errors.As(err, &de):
 		diags.AddAttributeError(req.directoryAttr, "Directory Not Writable",

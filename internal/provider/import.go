@@ -19,6 +19,7 @@ import (
 var (
 	_ resource.ResourceWithImportState = &exportResource{}
 	_ resource.ResourceWithImportState = &manifestFilesResource{}
+	_ resource.ResourceWithImportState = &manifestCopyResource{}
 )
 
 // addImportNotSupported is the one answer to `terraform import` and to an

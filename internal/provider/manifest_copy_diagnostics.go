@@ -236,10 +236,3 @@ func partialText(ce *blobcopy.Error, cc copyContext) string {
 	}
 	return b.String()
 }
-
-// addCopyImportNotSupported is SPEC §4.1's Import Not Supported for a
-// resource that has no import, with the way that fits.
-func addCopyImportNotSupported(diags *diag.Diagnostics, typeName, way string) {
-	diags.AddError("Import Not Supported",
-		fmt.Sprintf("%s cannot be imported. %s", typeName, way))
-}

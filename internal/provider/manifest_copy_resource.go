@@ -339,11 +339,10 @@ func (r *manifestCopyResource) Delete(ctx context.Context, req resource.DeleteRe
 
 // ImportState is not offered: applying the configuration adopts blobs this
 // provider copied before (they are skipped), and refuses any other.
-func (r *manifestCopyResource) ImportState(_ context.Context, _ resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	addCopyImportNotSupported(&resp.Diagnostics, "partnerbilling_manifest_copy",
-		"Declare the resource with the manifest_id, container_url and prefix of the copy and apply: every blob already in the container "+
-			"that this provider copied from the same source is found by its metadata and skipped (checked for size and Content-MD5), "+
-			"so nothing is copied twice and the state is built from what is there.")
+func (r *manifestCopyResource) ImportState(_ context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	addImportNotSupported(&resp.Diagnostics, "partnerbilling_manifest_copy", req.ID, applyAgainInstead("blobs",
+		"create finds every blob already in the container that this provider copied from the same source by its metadata, "+
+			"re-verifies its size and Content-MD5 and skips it, so nothing is copied twice and the state is built from what is there"))
 }
 
 // copyState reads the state, its container and its recorded blobs (Read and Delete).

@@ -316,7 +316,8 @@ func TestManifestCopyImportNotSupported(t *testing.T) {
 		ProtoV6ProviderFactories: e.factories(),
 		Steps: []resource.TestStep{{
 			Config: e.config(""), ResourceName: copyAddr, ImportState: true, ImportStateId: e.id,
-			ExpectError: regexp.MustCompile(`(?s)Import Not Supported.*apply`),
+			ExpectError: wantError("Import Not Supported", "partnerbilling_manifest_copy cannot be imported", `"`+e.id+`"`,
+				"apply again", "re-verifies", "skips it"),
 		}},
 	})
 }

@@ -12,7 +12,11 @@ var (
 // query string becomes "?[redacted]" and every sig= value "[redacted]"
 // before Field cleans it, so no SAS token survives into an error, a
 // diagnostic or a log line.
-func NoSecrets(s string) string {
+func NoSecrets(s string) string { return Field(RedactSAS(s)) }
+
+// RedactSAS is NoSecrets without Field: every query string becomes
+// "?[redacted]" and every sig= value "[redacted]", nothing else changes.
+func RedactSAS(s string) string {
 	s = queryRE.ReplaceAllString(s, "?[redacted]")
-	return Field(sigRE.ReplaceAllString(s, "sig=[redacted]"))
+	return sigRE.ReplaceAllString(s, "sig=[redacted]")
 }

@@ -24,3 +24,14 @@ func TestNoSecrets(t *testing.T) {
 		t.Errorf("NoSecrets does not cut at MaxField: %d bytes", len(got))
 	}
 }
+
+// TestRedactSAS: the query and sig= go, nothing else is touched (no Strip,
+// no cut: the copy's progress fields and transport errors keep their text).
+func TestRedactSAS(t *testing.T) {
+	t.Parallel()
+	in := "GET https://a.blob/c/d?sv=1&sig=abc: reset \x07 " + strings.Repeat("x", MaxField+5) + " sig=def"
+	want := "GET https://a.blob/c/d?[redacted] reset \x07 " + strings.Repeat("x", MaxField+5) + " sig=[redacted]"
+	if got := RedactSAS(in); got != want {
+		t.Errorf("RedactSAS = %q", got)
+	}
+}
