@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// This file is the blob store's other half: a partner's container that
+// These files (blobstore_copy*.go) are the blob store's other half: a partner's container that
 // the provider writes into with a bearer token (SPEC §4.8). It serves Get
 // Blob Properties (with metadata and the copy properties), Copy Blob From
 // URL (x-ms-requires-sync), Copy Blob (pending, then success or failure),
