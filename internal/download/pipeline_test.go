@@ -2,6 +2,7 @@ package download_test
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,7 +66,7 @@ func TestWithoutContentMD5(t *testing.T) {
 	if res.Files[0].SHA256 != sha(gz(e.files[0].Content)) || res.Files[0].Rows != 4 {
 		t.Errorf("file %+v", res.Files[0])
 	}
-	if h := e.store.Requests()[0]; h.Method != "GET" {
+	if h := e.store.Requests()[0]; h.Method != http.MethodGet {
 		t.Fatalf("request %+v", h)
 	}
 
