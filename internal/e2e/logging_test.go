@@ -153,7 +153,7 @@ func TestTerraformLogUnchanged(t *testing.T) {
 				"TF_LOG=JSON": "[TRACE] Received request", "TF_TEMP_LOG_PATH": "[TRACE] Received request",
 				"TF_LOG_PROVIDER=INFO, TF_LOG=WARN": "[ERROR] Response contains error diagnostic"}
 			if name == "TF_TEMP_LOG_PATH" && (w.cli.name == "OpenTofu" || w.cli.terraformAtLeast(1, 14)) {
-				// OpenTofu 1.11.5 and Terraform 1.14 and later write no plugin line to a
+				// OpenTofu (1.11.5, 1.12.6) and Terraform 1.14 and later write no plugin line to a
 				// TF_TEMP_LOG_PATH file (before and now alike, which the comparison above
 				// checks): with TF_LOG and TF_LOG_PROVIDER unset their provider logger is
 				// off, and go-plugin 1.7 (Terraform 1.14's) drops the plugin's lines before

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +35,12 @@ func (e *env) ephemeralStep(t *testing.T, s resource.TestStep) {
 	t.Helper()
 	factories := e.factories()
 	factories["echo"] = func() (tfprotov6.ProviderServer, error) { return echoprovider.NewProviderServer()() }
-	if openTofu() {
-		// OpenTofu writes ephemeral resources into the plan's resource
+	if openTofuListsEphemeralChanges(t) {
+		// OpenTofu 1.11 writes ephemeral resources into the plan's resource
 		// changes (values nulled, to rebuild the apply graph from a saved
 		// plan), so terraform-plugin-testing never sees an empty plan. Check
 		// instead that nothing but ephemeral resources would change.
+		// (OpenTofu 1.12 no longer does: its plan after apply is empty.)
 		s.ExpectNonEmptyPlan = true
 		s.ConfigPlanChecks.PostApplyPreRefresh = append(s.ConfigPlanChecks.PostApplyPreRefresh, onlyEphemeralChanges{})
 	}
@@ -308,6 +310,44 @@ func TestManifestEphemeralExpiryPrecondition(t *testing.T) {
 }
 
 // openTofu reports whether the tests run under OpenTofu (make test-opentofu).
+// openTofuListsEphemeralChanges is whether the CLI is an OpenTofu before 1.12, whose plans list
+// ephemeral resources as changes.
+func openTofuListsEphemeralChanges(t *testing.T) bool {
+	t.Helper()
+	if !openTofu() {
+		return false
+	}
+	tofuVersionOnce.Do(func() {
+		cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "version", "-json")
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=", "CHECKPOINT_DISABLE=1")
+		out, err := cmd.Output()
+		if err != nil {
+			tofuVersionErr = err
+			return
+		}
+		var v struct {
+			Version string `json:"terraform_version"`
+		}
+		if tofuVersionErr = json.Unmarshal(out, &v); tofuVersionErr == nil {
+			tofuVersion = v.Version
+		}
+	})
+	if tofuVersionErr != nil {
+		t.Fatalf("OpenTofu version: %v", tofuVersionErr)
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(tofuVersion, "%d.%d", &major, &minor); err != nil {
+		t.Fatalf("OpenTofu version %q: %v", tofuVersion, err)
+	}
+	return major == 1 && minor < 12
+}
+
+var (
+	tofuVersionOnce sync.Once
+	tofuVersion     string
+	tofuVersionErr  error
+)
+
 func openTofu() bool {
 	return os.Getenv("TF_ACC_PROVIDER_HOST") == "registry.opentofu.org" ||
 		strings.HasPrefix(filepath.Base(os.Getenv("TF_ACC_TERRAFORM_PATH")), "tofu")
