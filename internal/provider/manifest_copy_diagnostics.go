@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/auth"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/blobcopy"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
@@ -116,6 +117,7 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 		mc *graph.ManifestChangedError
 		ne *blobcopy.NameError
 		te *blobcopy.TokenError
+		ue *auth.UnreachableError
 	)
 	left := ""
 	if errors.As(err, &ce) {
@@ -136,6 +138,9 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 			fmt.Sprintf("Manifest %s was read again for a fresh SAS token and is no longer the same (eTag %q first, %q now): the export's "+
 				"data changed while it was being copied. Nothing of two versions is mixed: apply again to copy the current version "+
 				"(into a new prefix if the old blobs must stay).%s\n\n%s", cc.manifestID, mc.FirstETag, mc.SecondETag, left, detail))
+	case errors.As(err, &ue):
+		// SPEC §2: a network problem, never a sign of wrong credentials.
+		diags.AddError("Cannot Reach Microsoft Entra ID", unreachableDetail(ue.Host)+left+"\n\n"+detail)
 	case errors.As(err, &te):
 		diags.AddError("Authentication Failed",
 			fmt.Sprintf("No access token could be acquired for Azure Storage (scope https://storage.azure.com/.default), with the "+

@@ -48,11 +48,17 @@ func addPartnerCenterError(diags *diag.Diagnostics, err error, tenantID string) 
 }
 
 func partnerCenterDiagnostic(diags *diag.Diagnostics, err error, tenantID string) {
-	var de *partnercenter.DecodeError
+	var (
+		de *partnercenter.DecodeError
+		ue *auth.UnreachableError
+	)
 	msg := capitalize(err.Error())
 	switch {
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Read Cancelled", "Listing the invoices was cancelled before it finished.\n\n"+msg)
+	case errors.As(err, &ue):
+		// SPEC §2: a network problem, never a sign of wrong credentials.
+		diags.AddError("Cannot Reach Microsoft Entra ID", unreachableDetail(ue.Host)+"\n\n"+msg)
 	case errors.Is(err, partnercenter.ErrForbidden):
 		tenant := "the partner tenant"
 		if tenantID != "" {
