@@ -27,8 +27,10 @@ func TestCannotReachEntraEveryMethodAndService(t *testing.T) {
 	_ = ln.Close()
 	host := strings.TrimPrefix(refused, "https://")
 	methods := map[string]func(t *testing.T) string{
-		"secret":      func(*testing.T) string { return fmt.Sprintf("  client_secret = %q\n", testSecret) },
-		"certificate": func(t *testing.T) string { return fmt.Sprintf("  client_certificate = %q\n", base64.StdEncoding.EncodeToString([]byte(certificatePEM(t)))) },
+		"secret": func(*testing.T) string { return fmt.Sprintf("  client_secret = %q\n", testSecret) },
+		"certificate": func(t *testing.T) string {
+			return fmt.Sprintf("  client_certificate = %q\n", base64.StdEncoding.EncodeToString([]byte(certificatePEM(t))))
+		},
 		"OIDC": func(*testing.T) string {
 			return fmt.Sprintf("  use_oidc = true\n  oidc_token = %q\n",
 				fakegraph.NewFederatedToken(fakegraph.GitHubOIDCIssuer, "repo:partner/billing:ref:refs/heads/main", fakegraph.AzureADTokenExchange))
