@@ -139,6 +139,13 @@ func TestOneDurationMessage(t *testing.T) {
     create = "` + bad + `"
   }
 }`,
+		"manifest_copy timeouts.create": `resource "partnerbilling_manifest_copy" "test" {
+  manifest_id   = "` + fakegraph.DocManifestID + `"
+  container_url = "https://contosobilling.blob.core.windows.net/billing"
+  timeouts {
+    create = "` + bad + `"
+  }
+}`,
 	}
 	for _, tc := range exportKindCases {
 		configs[tc.typeName+" timeouts.create"] = fmt.Sprintf("resource \"partnerbilling_%s\" \"test\" {\n%s\ntimeouts {\n  create = %q\n}\n}", tc.typeName, tc.args, bad)
@@ -235,6 +242,7 @@ func TestCreateTimeoutHasOneMessage(t *testing.T) {
 	for typeName, required := range map[string][]string{
 		"partnerbilling_billed_usage_export": {"invoice_id"},
 		"partnerbilling_manifest_files":      {"manifest_id", "directory"},
+		"partnerbilling_manifest_copy":       {"manifest_id", "container_url"},
 	} {
 		typ, ok := schemas.ResourceSchemas[typeName].ValueType().(tftypes.Object)
 		if !ok {
@@ -245,7 +253,11 @@ func TestCreateTimeoutHasOneMessage(t *testing.T) {
 			vals[name] = tftypes.NewValue(at, nil)
 		}
 		for _, name := range required {
-			vals[name] = tftypes.NewValue(tftypes.String, "G000000001")
+			v := "G000000001"
+			if name == "container_url" {
+				v = "https://contosobilling.blob.core.windows.net/billing"
+			}
+			vals[name] = tftypes.NewValue(tftypes.String, v)
 		}
 		tt, _ := typ.AttributeTypes[attrTimeouts].(tftypes.Object)
 		vals[attrTimeouts] = tftypes.NewValue(tt, map[string]tftypes.Value{"create": tftypes.NewValue(tftypes.String, "45 minutes")})

@@ -176,7 +176,7 @@ func (r *manifestCopyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				"(0 or 1: one re-read serves every blob)."),
 		},
 		Blocks: map[string]schema.Block{
-			attrTimeouts: timeouts.Block(ctx, timeouts.Opts{
+			attrTimeouts: createTimeoutsBlock(ctx, timeouts.Opts{
 				Create: true,
 				CreateDescription: "How long create may take to read the manifest and copy every blob, as a Go duration (`\"2h\"`); default `30m`. " +
 					"Changing it copies nothing.",
