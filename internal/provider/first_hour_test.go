@@ -101,7 +101,7 @@ func TestOperationNeverFound(t *testing.T) {
 	e.step(t, tfresource.TestStep{
 		Config: e.operationConfig(`id = "` + id + `"` + "\nwait_timeout = \"30m\""),
 		ExpectError: regexp.MustCompile(`(?s)Operation Not Found.*with data.partnerbilling_operation.test,.*on .* line \d+, in data "partnerbilling_operation" "test":` +
-			`.*id = "` + id + `".*never\s+found.*answered\s+404\s+Not\s+Found.*Check\s+the\s+id.*tenant.*longer\s+wait_timeout\s+would\s+not\s+help`),
+			`.*id = "` + id + `".*never\s+found.*answered\s+404\s+Not\s+Found.*Check\s+the\s+id.*tenant.*waiting\s+longer\s+would\s+not\s+help`),
 	})
 	if n := e.operationGets(id); n < 2 {
 		t.Errorf("%d polls, want the wait's", n)
@@ -110,7 +110,8 @@ func TestOperationNeverFound(t *testing.T) {
 	var diags diag.Diagnostics
 	addGraphError(&diags, &graph.WaitTimeoutError{OperationID: id, Timeout: 30 * time.Minute, NeverFound: true,
 		LastStatus: "not found (HTTP 404)"}, "operation", id, "30m")
-	if len(diags) != 1 || strings.Contains(diags[0].Detail(), "Raise") || strings.Contains(diags[0].Detail(), "if exports of this size") {
+	if len(diags) != 1 || strings.Contains(diags[0].Detail(), "Raise") || strings.Contains(diags[0].Detail(), "if exports of this size") ||
+		strings.Contains(diags[0].Detail(), "wait_timeout") {
 		t.Errorf("diagnostics %v, want one that does not advise a longer wait", diags)
 	}
 }
