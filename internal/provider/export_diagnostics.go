@@ -149,6 +149,13 @@ func addExportWaitError(into *diag.Diagnostics, err error, k exportKind, id stri
 	defer func() { into.Append(cleanDiagnostics(*diags)...) }()
 	var wte *graph.WaitTimeoutError
 	switch {
+	case errors.As(err, &wte) && wte.NeverFound:
+		// As SPEC §3 for the data source: a longer wait would not help.
+		diags.AddAttributeError(site.timeoutPath, "Export Did Not Finish In Time",
+			fmt.Sprintf("Microsoft Graph accepted the %s export (operation %s) but never listed its operation: every poll within %s (%s) "+
+				"answered 404 Not Found. A new operation is listed within seconds, so waiting longer would not help; the service may have "+
+				"dropped the export. %s\n\n%s",
+				k.what, id, site.timeoutName, timeout, site.kept(k, id), capitalize(err.Error())))
 	case errors.As(err, &wte):
 		diags.AddAttributeError(site.timeoutPath, "Export Did Not Finish In Time",
 			fmt.Sprintf("The %s export (operation %s) did not finish within %s (%s); its last status was %q.\n\n%s "+

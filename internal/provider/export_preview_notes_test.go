@@ -68,3 +68,29 @@ func TestExportNotesFitTheKind(t *testing.T) {
 		}
 	}
 }
+
+// TestExportNeverListedGivesNoTimeoutAdvice: an export whose operation
+// every poll answered 404 does not advise raising the timeout (SPEC §3's
+// rule for the data source's wait, held for the export's wait too).
+func TestExportNeverListedGivesNoTimeoutAdvice(t *testing.T) {
+	t.Parallel()
+	t.Run("through the CLI", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.srv.ScriptExportOperations("", fakegraph.ExportOperation{NotListed: 1 << 20})
+		check, mustFail := errorText(t, []string{"Export Did Not Finish In Time", "never listed its operation", "404 Not Found",
+			"waiting longer would not help", "kept in state"}, []string{"Raise timeouts.create"})
+		resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: e.factories(), ErrorCheck: check,
+			Steps: []resource.TestStep{{Config: e.exportConfig("billed_usage_export", "invoice_id = \"G000000001\"\ntimeouts {\n  create = \"10m\"\n}")}}})
+		mustFail()
+	})
+	for siteName, site := range map[string]exportSite{"resource": resourceSite, "action": actionSite} {
+		var diags diag.Diagnostics
+		addExportWaitError(&diags, &graph.WaitTimeoutError{OperationID: "op-1", Timeout: time.Minute, NeverFound: true,
+			LastStatus: "not found (HTTP 404)"}, exportKinds[0], "op-1", time.Minute, site)
+		if len(diags) != 1 || strings.Contains(diags[0].Detail(), "Raise") || !strings.Contains(diags[0].Detail(), "never listed") ||
+			!strings.Contains(diags[0].Detail(), "op-1") {
+			t.Errorf("%s: %v", siteName, diags)
+		}
+	}
+}
