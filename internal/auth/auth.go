@@ -164,7 +164,7 @@ func (c *Config) SelectMethod() (Method, error) {
 		// Half of an app registration: the secret is the likely missing part.
 		return "", &ConfigError{Argument: ArgClientSecret, Summary: "Credential Missing",
 			Related: []string{ArgClientCertificatePath, ArgClientCertificate, ArgUseOIDC, ArgUseMSI, ArgUseCLI},
-			Err: errors.New("tenant_id and client_id are set, but no credential of that app registration is: set client_secret to the value " +
+			Err: errors.New("tenant_id and client_id are set, but no credential of that app registration is: set client_secret (ARM_CLIENT_SECRET) to the value " +
 				"(not the id) of one of its client secrets; or authenticate another way: a certificate (client_certificate_path or client_certificate), " +
 				"use_oidc = true with an OIDC token, use_msi = true for a managed identity, or use_cli = true for the Azure CLI")}
 	}

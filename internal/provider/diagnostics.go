@@ -69,9 +69,9 @@ func graphDiagnostic(diags *diag.Diagnostics, err error, kind, id, waitTimeout s
 	case errors.As(err, &wte) && wte.NeverFound:
 		// SPEC §3: a wrong id or tenant; a longer wait would not help.
 		diags.AddAttributeError(idPath, capitalize(kind)+" Not Found",
-			fmt.Sprintf("Microsoft Graph never found the partner-billing %s %q: every poll during wait_timeout (%s) answered 404 Not Found. "+
+			fmt.Sprintf("Microsoft Graph never found the partner-billing %s %q: every poll during the %s wait answered 404 Not Found. "+
 				"Check the id (copy it from the export's operation_id or the Location header) and that the provider signs in to the partner "+
-				"tenant that started the export (tenant_id). A new export is listed within seconds, so a longer wait_timeout would not help.\n\n%s",
+				"tenant that started the export (tenant_id). A new export is listed within seconds, so waiting longer would not help.\n\n%s",
 				kind, id, waitTimeout, capitalize(err.Error())))
 	case errors.As(err, &wte):
 		diags.AddAttributeError(path.Root("wait_timeout"), capitalize(kind)+" Did Not Finish In Time",

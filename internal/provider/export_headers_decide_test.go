@@ -28,9 +28,10 @@ func TestExportIDSurvivesAnyAcceptedBody(t *testing.T) {
 		answer  fakegraph.Response
 		maxTime time.Duration // for the first apply
 	}{
-		"stalling body (waited on 5 s)": {answer: fakegraph.Response{Stall: true, Body: body}, maxTime: 20 * time.Second},
-		"body cut by a reset":           {answer: fakegraph.Response{Cut: true, Body: body}, maxTime: 15 * time.Second},
-		"body over the 4 MiB cap":       {answer: fakegraph.Response{Body: `{"p":"` + strings.Repeat("x", 5<<20) + `"}`}, maxTime: 15 * time.Second},
+		"stalling body (waited on 5 s)":  {answer: fakegraph.Response{Stall: true, Body: body}, maxTime: 12 * time.Second},
+		"body cut by a reset":            {answer: fakegraph.Response{Cut: true, Body: body}, maxTime: 15 * time.Second},
+		"body over the 4 MiB cap":        {answer: fakegraph.Response{Body: `{"p":"` + strings.Repeat("x", 5<<20) + `"}`}, maxTime: 15 * time.Second},
+		"body not JSON (a proxy's HTML)": {answer: fakegraph.Response{Body: "<html><body>502 Bad Gateway</body></html>"}, maxTime: 15 * time.Second},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -55,8 +56,14 @@ func TestExportIDSurvivesAnyAcceptedBody(t *testing.T) {
 					Check: e.wantPosts(1),
 				},
 				resource.TestStep{ // the second apply: no change, no POST
-					PreConfig: func() { t.Logf("first apply took %s", time.Since(start).Round(time.Millisecond)) },
-					Config:    cfg,
+					PreConfig: func() {
+						took := time.Since(start)
+						t.Logf("first apply took %s", took.Round(time.Millisecond))
+						if took > tc.maxTime {
+							t.Errorf("the first apply took %s, want at most %s (the body is waited on 5 s at most)", took, tc.maxTime)
+						}
+					},
+					Config: cfg,
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(billedUsageAddr, plancheck.ResourceActionNoop),
 					}},

@@ -127,6 +127,10 @@ func (r *exportResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 	}
 	attrs["id"] = computed("The export's operation id: the last path segment of the `Location` header the service answered the POST with.")
 	attrs[attrOperationID] = computed("The export's operation id (same as `id`); the `partnerbilling_operation` data source reads it.")
+	if k.api == graph.Beta { // that data source reads /v1.0 only
+		attrs[attrOperationID] = computed("The export's operation id (same as `id`), polled at Microsoft Graph beta " +
+			"(`/beta/reports/partners/billing/operations/{id}`).")
+	}
 	attrs["status"] = computed("The operation status as last read: `succeeded` after a successful create, or " +
 		"`failed`, `running`, `notStarted` (or a newer value, verbatim) on a tainted resource.")
 	attrs["created_date_time"] = computed("When the operation was created, RFC 3339 (as in the `partnerbilling_operation` data source).")

@@ -101,7 +101,7 @@ func TestOperationNeverFound(t *testing.T) {
 	e.step(t, tfresource.TestStep{
 		Config: e.operationConfig(`id = "` + id + `"` + "\nwait_timeout = \"30m\""),
 		ExpectError: regexp.MustCompile(`(?s)Operation Not Found.*with data.partnerbilling_operation.test,.*on .* line \d+, in data "partnerbilling_operation" "test":` +
-			`.*id = "` + id + `".*never\s+found.*answered\s+404\s+Not\s+Found.*Check\s+the\s+id.*tenant.*longer\s+wait_timeout\s+would\s+not\s+help`),
+			`.*id = "` + id + `".*never\s+found.*answered\s+404\s+Not\s+Found.*Check\s+the\s+id.*tenant.*waiting\s+longer\s+would\s+not\s+help`),
 	})
 	if n := e.operationGets(id); n < 2 {
 		t.Errorf("%d polls, want the wait's", n)
@@ -110,7 +110,8 @@ func TestOperationNeverFound(t *testing.T) {
 	var diags diag.Diagnostics
 	addGraphError(&diags, &graph.WaitTimeoutError{OperationID: id, Timeout: 30 * time.Minute, NeverFound: true,
 		LastStatus: "not found (HTTP 404)"}, "operation", id, "30m")
-	if len(diags) != 1 || strings.Contains(diags[0].Detail(), "Raise") || strings.Contains(diags[0].Detail(), "if exports of this size") {
+	if len(diags) != 1 || strings.Contains(diags[0].Detail(), "Raise") || strings.Contains(diags[0].Detail(), "if exports of this size") ||
+		strings.Contains(diags[0].Detail(), "wait_timeout") {
 		t.Errorf("diagnostics %v, want one that does not advise a longer wait", diags)
 	}
 }
@@ -135,6 +136,13 @@ func TestOneDurationMessage(t *testing.T) {
 		"manifest_files timeouts.create": `resource "partnerbilling_manifest_files" "test" {
   manifest_id = "` + fakegraph.DocManifestID + `"
   directory   = "out"
+  timeouts {
+    create = "` + bad + `"
+  }
+}`,
+		"manifest_copy timeouts.create": `resource "partnerbilling_manifest_copy" "test" {
+  manifest_id   = "` + fakegraph.DocManifestID + `"
+  container_url = "https://contosobilling.blob.core.windows.net/billing"
   timeouts {
     create = "` + bad + `"
   }
@@ -235,6 +243,7 @@ func TestCreateTimeoutHasOneMessage(t *testing.T) {
 	for typeName, required := range map[string][]string{
 		"partnerbilling_billed_usage_export": {"invoice_id"},
 		"partnerbilling_manifest_files":      {"manifest_id", "directory"},
+		"partnerbilling_manifest_copy":       {"manifest_id", "container_url"},
 	} {
 		typ, ok := schemas.ResourceSchemas[typeName].ValueType().(tftypes.Object)
 		if !ok {
@@ -245,7 +254,11 @@ func TestCreateTimeoutHasOneMessage(t *testing.T) {
 			vals[name] = tftypes.NewValue(at, nil)
 		}
 		for _, name := range required {
-			vals[name] = tftypes.NewValue(tftypes.String, "G000000001")
+			v := "G000000001"
+			if name == "container_url" {
+				v = "https://contosobilling.blob.core.windows.net/billing"
+			}
+			vals[name] = tftypes.NewValue(tftypes.String, v)
 		}
 		tt, _ := typ.AttributeTypes[attrTimeouts].(tftypes.Object)
 		vals[attrTimeouts] = tftypes.NewValue(tt, map[string]tftypes.Value{"create": tftypes.NewValue(tftypes.String, "45 minutes")})

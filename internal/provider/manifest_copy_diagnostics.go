@@ -139,6 +139,7 @@ func addCopyError(into *diag.Diagnostics, err error, cc copyContext) {
 				"data changed while it was being copied. Nothing of two versions is mixed: apply again to copy the current version "+
 				"(into a new prefix if the old blobs must stay).%s\n\n%s", cc.manifestID, mc.FirstETag, mc.SecondETag, left, detail))
 	case errors.As(err, &ue):
+		// SPEC §2: a network problem, never a sign of wrong credentials.
 		diags.AddError("Cannot Reach Microsoft Entra ID", unreachableDetail(ue.Host)+left+"\n\n"+detail)
 	case errors.As(err, &te):
 		diags.AddError("Authentication Failed",

@@ -145,7 +145,7 @@ func (r *manifestCopyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional: true, Computed: true, Default: int64default.StaticInt64(blobcopy.DefaultConcurrency),
 				MarkdownDescription: fmt.Sprintf("How many blobs are copied (or checked) at once, 1 to %d; default %d. Changing it copies nothing.",
 					blobcopy.MaxConcurrency, blobcopy.DefaultConcurrency),
-				Validators: []validator.Int64{int64validator.Between(1, blobcopy.MaxConcurrency)},
+				Validators: []validator.Int64{namedInt64("Invalid Concurrency", int64validator.Between(1, blobcopy.MaxConcurrency))},
 			},
 			"retain_on_destroy": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -176,7 +176,7 @@ func (r *manifestCopyResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				"(0 or 1: one re-read serves every blob)."),
 		},
 		Blocks: map[string]schema.Block{
-			attrTimeouts: timeouts.Block(ctx, timeouts.Opts{
+			attrTimeouts: createTimeoutsBlock(ctx, timeouts.Opts{
 				Create: true,
 				CreateDescription: "How long create may take to read the manifest and copy every blob, as a Go duration (`\"2h\"`); default `30m`. " +
 					"Changing it copies nothing.",

@@ -214,8 +214,8 @@ func TestManifestCopyValidation(t *testing.T) {
 		"leading slash":    {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "/x/"`, `(?s)Invalid Prefix.*start with '/'`},
 		"dot dot":          {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a/../b/"`, `(?s)Invalid Prefix.*'\.\.'`},
 		"backslash":        {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a\\b/"`, `(?s)Invalid Prefix.*backslash`},
-		"concurrency 0":    {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 0`, `(?s)concurrency.*between 1 and 32`},
-		"concurrency 33":   {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 33`, `(?s)concurrency.*between 1 and 32`},
+		"concurrency 0":    {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 0`, `(?s)Invalid Concurrency.*concurrency.*between 1 and 32`},
+		"concurrency 33":   {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 33`, `(?s)Invalid Concurrency.*concurrency.*between 1 and 32`},
 		"negative timeout": {"https://contosobilling.blob.core.windows.net/billing", `  timeouts { create = "-1m" }`, `Invalid Create Timeout`},
 	}
 	for name, tc := range cases {

@@ -56,6 +56,9 @@ func partnerCenterDiagnostic(diags *diag.Diagnostics, err error, tenantID string
 	switch {
 	case errors.Is(err, context.Canceled):
 		diags.AddError("Read Cancelled", "Listing the invoices was cancelled before it finished.\n\n"+msg)
+	case errors.As(err, &ue):
+		// SPEC §2: a network problem, never a sign of wrong credentials.
+		diags.AddError("Cannot Reach Microsoft Entra ID", unreachableDetail(ue.Host)+"\n\n"+msg)
 	case errors.Is(err, partnercenter.ErrForbidden):
 		tenant := "the partner tenant"
 		if tenantID != "" {

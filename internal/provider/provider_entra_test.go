@@ -101,7 +101,8 @@ func TestProviderCredentialMissing(t *testing.T) {
 	e := newEnv(t)
 	want := []string{
 		"Error: Credential Missing",
-		"tenant_id and client_id are set, but no credential of that app registration is: set client_secret",
+		"tenant_id and client_id are set, but no credential of that app registration is: set client_secret (ARM_CLIENT_SECRET) to the value",
+		"client_certificate_path or client_certificate",
 		"Set the client_secret argument in the provider block, or the ARM_CLIENT_SECRET environment variable.",
 		"Related: client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH), client_certificate (ARM_CLIENT_CERTIFICATE), use_oidc (ARM_USE_OIDC), use_msi (ARM_USE_MSI), use_cli (ARM_USE_CLI).",
 	}
