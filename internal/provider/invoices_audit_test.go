@@ -1,0 +1,101 @@
+package provider
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+// TestInvoicesOrderByInstant: invoices are ordered by invoice_date as an
+// instant (offsets and fraction digits vary, so a string order is wrong),
+// then by id descending; an amendment listed both nested and at the top
+// level (on a later page, without amendsOf) is listed once, with
+// amends_of; money is the JSON number as sent (0, 586366, -1021.40, 1e3;
+// null when absent); billing period dates without offset get Z and absent
+// ones are null; next links are absolute on the endpoint's own host.
+func TestInvoicesOrderByInstant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetInvoiceNextLinkBase(e.srv.URL() + "/v1")
+	e.srv.SetInvoices(
+		// 2026-11-07T23:00:00Z, though its string sorts after every other.
+		`{"id":"G000000010","invoiceDate":"2026-11-08T01:00:00+02:00","billingPeriodStartDate":"2026-10-01T00:00:00",
+		  "billingPeriodEndDate":"2026-10-31T23:59:59","totalCharges":0,"paidAmount":0,"currencyCode":"USD",
+		  "documentType":"invoice","invoiceType":"OneTime",
+		  "amendments":[{"id":"G000000020","invoiceDate":"2026-11-09T00:00:00Z","totalCharges":-1021.40,"paidAmount":0,
+		    "currencyCode":"USD","documentType":"adjustment_note","invoiceType":"OneTime","amendsOf":"G000000010"}]}`,
+		`{"id":"G000000011","invoiceDate":"2026-11-07T23:30:00Z","totalCharges":586366,"paidAmount":586366,
+		  "currencyCode":"EUR","documentType":"invoice","invoiceType":"OneTime"}`,
+		`{"id":"G000000013","invoiceDate":"2026-11-07T23:30:00.1Z","totalCharges":1e3,"paidAmount":null,
+		  "currencyCode":"USD","documentType":"invoice","invoiceType":"onetime"}`,
+		`{"id":"G000000009","invoiceDate":"2026-11-08T00:30:00.000+01:00","totalCharges":12.5,
+		  "currencyCode":"USD","documentType":"invoice","invoiceType":"OneTime"}`,
+		`{"id":"G000000020","invoiceDate":"2026-11-09T00:00:00Z","totalCharges":-1021.40,"paidAmount":0,
+		  "currencyCode":"USD","documentType":"adjustment_note","invoiceType":"OneTime"}`,
+	)
+	inv := func(id, date, start, end, typ, doc, cur, total, paid, amends string) knownvalue.Check {
+		return invoiceValue(id, date, start, end, typ, doc, cur, total, paid, amends)
+	}
+	all := knownvalue.ListExact([]knownvalue.Check{
+		inv("G000000020", "2026-11-09T00:00:00Z", "", "", "OneTime", "adjustment_note", "USD", "-1021.40", "0", "G000000010"),
+		inv("G000000013", "2026-11-07T23:30:00.1Z", "", "", "onetime", "invoice", "USD", "1e3", "", ""),
+		// Same instant: id descending.
+		inv("G000000011", "2026-11-07T23:30:00Z", "", "", "OneTime", "invoice", "EUR", "586366", "586366", ""),
+		inv("G000000009", "2026-11-08T00:30:00.000+01:00", "", "", "OneTime", "invoice", "USD", "12.5", "", ""),
+		inv("G000000010", "2026-11-08T01:00:00+02:00", "2026-10-01T00:00:00Z", "2026-10-31T23:59:59Z", "OneTime", "invoice", "USD", "0", "0", ""),
+	})
+	e.invoicesRun(t, resource.TestStep{
+		Config: e.invoicesConfig(invoicesBlock("test", "") +
+			invoicesBlock("since_offset", `since = "2026-11-08T00:15:00+01:00"`) +
+			invoicesBlock("onetime", `invoice_type = "ONETIME"`+"\n"+`document_type = "Invoice"`) +
+			invoicesBlock("none", `since = "2027-01-01"`)),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("invoices"), all),
+			// 2026-11-07T23:15:00Z: the two at 23:30 and the one after.
+			statecheck.ExpectKnownValue("data.partnerbilling_invoices.since_offset", tfjsonpath.New("invoices").AtSliceIndex(3).AtMapKey("id"),
+				knownvalue.StringExact("G000000009")),
+			statecheck.ExpectKnownValue("data.partnerbilling_invoices.since_offset", tfjsonpath.New("invoices"), knownvalue.ListSizeExact(4)),
+			statecheck.ExpectKnownValue("data.partnerbilling_invoices.onetime", tfjsonpath.New("invoices"), knownvalue.ListSizeExact(4)),
+			statecheck.ExpectKnownValue("data.partnerbilling_invoices.none", tfjsonpath.New("invoices"), knownvalue.ListExact([]knownvalue.Check{})),
+		},
+	})
+	for _, r := range e.srv.PartnerCenterRequests() {
+		if r.Path != "/v1/invoices" {
+			t.Errorf("GET %s, want only /v1/invoices", r.Path)
+		}
+	}
+}
+
+// TestInvoicesEmptyListing: no invoice at all is an empty list, not null
+// and not an error.
+func TestInvoicesEmptyListing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetInvoices()
+	e.invoicesRun(t, resource.TestStep{
+		Config: e.invoicesConfig(invoicesBlock("test", `since = "2026-11-01"`)),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("invoices"), knownvalue.ListExact([]knownvalue.Check{})),
+			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("since"), knownvalue.StringExact("2026-11-01")),
+			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{32}$`))),
+		},
+	})
+}
+
+// TestInvoicesSinceLowerCaseRFC3339: RFC 3339 allows a lower-case "t" and
+// "z" (RFC 3339 §5.6, NOTE); such a since is valid.
+func TestInvoicesSinceLowerCaseRFC3339(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetInvoices()
+	e.invoicesRun(t, resource.TestStep{
+		Config: e.invoicesConfig(invoicesBlock("test", `since = "2026-11-01t00:00:00z"`)),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("invoices"), knownvalue.ListExact([]knownvalue.Check{})),
+		},
+	})
+}
