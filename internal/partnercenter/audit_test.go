@@ -2,6 +2,8 @@ package partnercenter_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -59,5 +61,52 @@ func TestPageWithoutLinks(t *testing.T) {
 				t.Errorf("got %+v, %v after %d requests", got, err, len(f.srv.PartnerCenterRequests()))
 			}
 		})
+	}
+}
+
+// TestRetryStatusesAndRetryAfterForms: 408, 429, 500, 502, 503 and 504 are
+// retried (a GET is idempotent); 400 and 404 are not. Retry-After is read
+// in seconds with a fraction or as an HTTP-date; anything else falls back to
+// backoff; no two attempts are closer than 100 ms.
+func TestRetryStatusesAndRetryAfterForms(t *testing.T) {
+	for _, status := range []int{408, 429, 500, 502, 503, 504} {
+		f := newFixture(t)
+		f.srv.SetInvoices(fakegraph.DocInvoiceRecurring)
+		f.srv.ScriptInvoices(fakegraph.PartnerCenterError(status, "x", "transient", "Retry-After", "0.5"))
+		if got, err := f.client.ListInvoices(context.Background()); err != nil || len(got) != 1 {
+			t.Errorf("HTTP %d: %d invoices, %v", status, len(got), err)
+		}
+		if n := len(f.srv.PartnerCenterRequests()); n != 2 || fmt.Sprint(f.clock.Sleeps()) != "[500ms]" {
+			t.Errorf("HTTP %d: %d requests, sleeps %v; want 2 and [500ms]", status, n, f.clock.Sleeps())
+		}
+	}
+	for _, status := range []int{400, 404, 409} {
+		f := newFixture(t)
+		f.srv.ScriptInvoices(fakegraph.PartnerCenterError(status, "600039", "no", "Retry-After", "1"))
+		if _, err := f.client.ListInvoices(context.Background()); err == nil || len(f.srv.PartnerCenterRequests()) != 1 {
+			t.Errorf("HTTP %d: %v after %d requests, want an error after 1", status, err, len(f.srv.PartnerCenterRequests()))
+		}
+	}
+	for header, want := range map[string]func(time.Duration) bool{
+		"http-date": func(d time.Duration) bool { return d > 2*time.Second && d <= 3*time.Second }, // the date has whole seconds,
+		"0":         func(d time.Duration) bool { return d == 100*time.Millisecond },
+		"1e3":       func(d time.Duration) bool { return d >= 500*time.Millisecond && d <= 1500*time.Millisecond },
+		"-2":        func(d time.Duration) bool { return d >= 500*time.Millisecond && d <= 1500*time.Millisecond },
+		"inf":       func(d time.Duration) bool { return d >= 500*time.Millisecond && d <= 1500*time.Millisecond },
+	} {
+		f := newFixture(t)
+		f.srv.SetInvoices(fakegraph.DocInvoiceRecurring)
+		v := header
+		if header == "http-date" {
+			v = f.clock.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat)
+		}
+		f.srv.ScriptInvoices(fakegraph.PartnerCenterError(429, "429", "slow down", "Retry-After", v))
+		if _, err := f.client.ListInvoices(context.Background()); err != nil {
+			t.Errorf("Retry-After %q: %v", v, err)
+			continue
+		}
+		if s := f.clock.Sleeps(); len(s) != 1 || !want(s[0]) {
+			t.Errorf("Retry-After %q: sleeps %v", v, s)
+		}
 	}
 }

@@ -1,7 +1,11 @@
 package provider
 
 import (
+	"fmt"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -98,4 +102,56 @@ func TestInvoicesSinceLowerCaseRFC3339(t *testing.T) {
 			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("invoices"), knownvalue.ListExact([]knownvalue.Check{})),
 		},
 	})
+}
+
+// TestInvoicesHeadersThroughTerraform: every GET of a read carries the
+// Partner Center token, Accept: application/json, the User-Agent with the
+// running CLI's version, a fresh MS-RequestId (retries included) and the
+// read's one MS-CorrelationId (pages and retries alike); two reads never
+// share a correlation id.
+func TestInvoicesHeadersThroughTerraform(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetInvoices(fakegraph.DocInvoices...)
+	e.srv.ScriptInvoices(fakegraph.PartnerCenterError(http.StatusServiceUnavailable, "503", "Service unavailable.", "Retry-After", "0.25"))
+	e.invoicesRun(t, resource.TestStep{Config: e.invoicesConfig(invoicesBlock("test", ""))})
+	guid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	ua := regexp.MustCompile(`^terraform-provider-partnerbilling/test (Terraform|OpenTofu)/\d+\.\d+\.\d+\S*$`)
+	reqIDs := map[string]bool{}
+	reads := map[string][]string{}
+	var order []string
+	reqs := e.srv.PartnerCenterRequests()
+	for _, r := range reqs {
+		h := r.Header
+		if h.Get("Accept") != "application/json" || !ua.MatchString(h.Get("User-Agent")) {
+			t.Errorf("Accept %q, User-Agent %q", h.Get("Accept"), h.Get("User-Agent"))
+		}
+		id, corr := h.Get("MS-RequestId"), h.Get("MS-CorrelationId")
+		if !guid.MatchString(id) || !guid.MatchString(corr) || reqIDs[id] {
+			t.Errorf("MS-RequestId %q (repeated: %v), MS-CorrelationId %q", id, reqIDs[id], corr)
+		}
+		reqIDs[id] = true
+		if _, seen := reads[corr]; !seen {
+			order = append(order, corr)
+		}
+		reads[corr] = append(reads[corr], r.RawQuery)
+	}
+	bearersAt(t, reqs, fakegraph.PartnerCenterResource)
+	for i, c := range order {
+		want := "size=2&offset=0 size=2&offset=2"
+		if i == 0 {
+			want = "size=2&offset=0 " + want // the 503, retried with the same correlation id
+		}
+		if got := strings.Join(reads[c], " "); got != want {
+			t.Errorf("read %d (%s) asked for %s, want %s", i+1, c, got, want)
+		}
+	}
+	if len(order) < 2 {
+		t.Errorf("%d reads, want the plan's and the apply's at least", len(order))
+	}
+	if s := fmt.Sprint(e.clock.Sleeps()); !strings.HasPrefix(s, "[250ms") {
+		t.Errorf("sleeps %s, want Retry-After's 250ms first", s)
+	}
+	t.Logf("measured: %d reads, %d Partner Center GETs, %d Partner Center token requests", len(order), len(reqs),
+		len(e.srv.TokenRequestsFor(fakegraph.PartnerCenterResource)))
 }
