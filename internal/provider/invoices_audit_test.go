@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -154,4 +155,66 @@ func TestInvoicesHeadersThroughTerraform(t *testing.T) {
 	}
 	t.Logf("measured: %d reads, %d Partner Center GETs, %d Partner Center token requests", len(order), len(reqs),
 		len(e.srv.TokenRequestsFor(fakegraph.PartnerCenterResource)))
+}
+
+// TestInvoices401DropsOnlyThePartnerCenterToken: a 401 from Partner Center
+// drops that scope's token and retries once with a new one; the Graph
+// token of the same process is neither dropped nor requested again.
+func TestInvoices401DropsOnlyThePartnerCenterToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetInvoices(fakegraph.DocInvoices...)
+	e.srv.ScriptOperation(docID, fakegraph.OK(fakegraph.DocSucceeded))
+	e.srv.ScriptInvoices(fakegraph.PartnerCenterError(http.StatusUnauthorized, "401", "Unauthorized"))
+	e.invoicesRun(t, resource.TestStep{
+		Config: e.invoicesConfig(invoicesBlock("test", "") + "\ndata \"partnerbilling_operation\" \"op\" {\n  id = \"" + docID + "\"\n}\n"),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(invoicesAddr, tfjsonpath.New("invoices"), knownvalue.ListSizeExact(5)),
+		},
+	})
+	pc, graphTokens := len(e.srv.TokenRequestsFor(fakegraph.PartnerCenterResource)), len(e.srv.TokenRequestsFor(fakegraph.GraphResource))
+	if pc != graphTokens+1 {
+		t.Errorf("token requests: %d Partner Center, %d Graph; want one more for Partner Center (the 401) and one per process otherwise", pc, graphTokens)
+	}
+	reqs := e.srv.PartnerCenterRequests()
+	if len(reqs) < 2 || reqs[0].Header.Get("Authorization") == reqs[1].Header.Get("Authorization") ||
+		reqs[0].RawQuery != reqs[1].RawQuery || reqs[0].Header.Get("MS-CorrelationId") != reqs[1].Header.Get("MS-CorrelationId") {
+		t.Errorf("the 401 was not retried once, in the same read, with a new token")
+	}
+	bearersAt(t, reqs, fakegraph.PartnerCenterResource)
+	bearersAt(t, e.srv.GraphRequests(), fakegraph.GraphResource)
+}
+
+// TestInvoicesCannotReachEntra: a login host that cannot be reached while
+// acquiring the Partner Center token is "Cannot Reach Microsoft Entra ID",
+// as for Graph (SPEC §2): it names the host, suggests proxy, firewall and
+// authority_host, and never says the credentials are wrong.
+func TestInvoicesCannotReachEntra(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "https://" + ln.Addr().String()
+	_ = ln.Close()
+	e := newEnv(t)
+	host := strings.TrimPrefix(refused, "https://")
+	cfg := strings.Replace(e.invoicesConfig(invoicesBlock("test", "")),
+		fmt.Sprintf("authority_host          = %q", e.srv.URL()), fmt.Sprintf("authority_host          = %q", refused), 1)
+	if !strings.Contains(cfg, refused) {
+		t.Fatal("the config does not use the refused authority")
+	}
+	check, mustFail := errorText(t, []string{
+		"Error: Cannot Reach Microsoft Entra ID",
+		"the Microsoft Entra ID sign-in host " + host + " could not be reached",
+		"This is a network problem, not a sign of wrong credentials.",
+		"HTTPS_PROXY and NO_PROXY", "authority_host (PARTNERBILLING_AUTHORITY_HOST)",
+		"token for https://api.partnercenter.microsoft.com", "connection refused",
+	}, notAboutCredentials)
+	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: e.invoicesFactories(), ErrorCheck: check,
+		Steps: []resource.TestStep{{Config: cfg}}})
+	mustFail()
+	if n := e.pcRequests(); n != 0 {
+		t.Errorf("%d Partner Center requests without a token", n)
+	}
 }
