@@ -218,3 +218,33 @@ func TestInvoicesCannotReachEntra(t *testing.T) {
 		t.Errorf("%d Partner Center requests without a token", n)
 	}
 }
+
+// TestInvoicesShareOneFailedTokenCycle: five invoice reads in one plan,
+// against a token endpoint that answers 503, cost the token requests of one
+// read (one retry cycle, shared and remembered per scope), not five.
+func TestInvoicesShareOneFailedTokenCycle(t *testing.T) {
+	t.Parallel()
+	tokenRequests := func(reads int) int {
+		e := newEnv(t)
+		e.srv.SetInvoices(fakegraph.DocInvoices...)
+		fail := make([]fakegraph.Response, 200)
+		for i := range fail {
+			fail[i] = fakegraph.Status(http.StatusServiceUnavailable, `{"error":"temporarily_unavailable"}`, "Content-Type", "application/json")
+		}
+		e.srv.ScriptToken(fail...)
+		blocks := ""
+		for i := range reads {
+			blocks += invoicesBlock(fmt.Sprintf("r%d", i), "")
+		}
+		e.invoicesRun(t, resource.TestStep{Config: e.invoicesConfig(blocks), ExpectError: regexp.MustCompile(`Partner Center|partnercenter`)})
+		if n := e.pcRequests(); n != 0 {
+			t.Errorf("%d Partner Center requests without a token", n)
+		}
+		return len(e.srv.TokenRequestsFor(fakegraph.PartnerCenterResource))
+	}
+	one, five := tokenRequests(1), tokenRequests(5)
+	if one == 0 || five != one {
+		t.Errorf("token requests: %d for one read, %d for five; want the same, one cycle", one, five)
+	}
+	t.Logf("measured: one failed token cycle = %d token requests, for 1 read and for 5", one)
+}
