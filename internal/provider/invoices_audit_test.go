@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 	"net"
 	"net/http"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
 )
 
 // TestInvoicesOrderByInstant: invoices are ordered by invoice_date as an
@@ -42,9 +43,7 @@ func TestInvoicesOrderByInstant(t *testing.T) {
 		`{"id":"G000000020","invoiceDate":"2026-11-09T00:00:00Z","totalCharges":-1021.40,"paidAmount":0,
 		  "currencyCode":"USD","documentType":"adjustment_note","invoiceType":"OneTime"}`,
 	)
-	inv := func(id, date, start, end, typ, doc, cur, total, paid, amends string) knownvalue.Check {
-		return invoiceValue(id, date, start, end, typ, doc, cur, total, paid, amends)
-	}
+	inv := invoiceValue
 	all := knownvalue.ListExact([]knownvalue.Check{
 		inv("G000000020", "2026-11-09T00:00:00Z", "", "", "OneTime", "adjustment_note", "USD", "-1021.40", "0", "G000000010"),
 		inv("G000000013", "2026-11-07T23:30:00.1Z", "", "", "onetime", "invoice", "USD", "1e3", "", ""),
