@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,23 @@ func TestRetryStatusesAndRetryAfterForms(t *testing.T) {
 		if s := f.clock.Sleeps(); len(s) != 1 || !want(s[0]) {
 			t.Errorf("Retry-After %q: sleeps %v", v, s)
 		}
+	}
+}
+
+// TestByteOrderMark: a body that starts with a UTF-8 byte order mark, as
+// .NET services such as Partner Center may send, is read (RFC 8259 §8.1
+// lets a parser ignore it), on a page and on an error alike.
+func TestByteOrderMark(t *testing.T) {
+	f := newFixture(t)
+	f.srv.ScriptInvoices(
+		fakegraph.Status(http.StatusBadRequest, "\ufeff"+`{"code":600039,"description":"The size parameter is invalid."}`, "Content-Type", "application/json"),
+		fakegraph.OK("\ufeff"+fakegraph.InvoicePage("", fakegraph.DocInvoiceRecurring)))
+	_, err := f.client.ListInvoices(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400 Bad Request: 600039: The size parameter is invalid.") {
+		t.Errorf("error %v, want the code and description of the body", err)
+	}
+	got, err := f.client.ListInvoices(context.Background())
+	if err != nil || len(got) != 1 || got[0].ID != fakegraph.DocInvoiceRecurringID {
+		t.Errorf("got %+v, %v", got, err)
 	}
 }
