@@ -249,8 +249,11 @@ func invoiceFrom(r rawInvoice) (Invoice, error) {
 }
 
 // parseTime reads an RFC 3339 date-time; without an offset it is UTC (the
-// service sometimes omits it).
+// service sometimes omits it). It reads every form the state's
+// normalisation (graph.NormalizeTimestamp) keeps: "t", "z" and a space
+// between date and time as well.
 func parseTime(s string) (time.Time, bool) {
+	s = canonicalTime(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, true
 	}
@@ -293,8 +296,21 @@ func ParseSince(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, canonicalTime(s)); err == nil && strings.IndexByte(s, ' ') < 0 {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("expected a date (YYYY-MM-DD, midnight UTC) such as 2026-11-01, or an RFC 3339 timestamp such as 2026-11-01T00:00:00Z, got %q", s)
+}
+
+// canonicalTime upper-cases the "t" and "z" RFC 3339 allows in lower case
+// (RFC 3339 §5.6) and turns a space between date and time into "T", so that
+// Go's parser, which wants "T" and "Z", reads them.
+func canonicalTime(s string) string {
+	if len(s) > 10 && (s[10] == 't' || s[10] == ' ') {
+		s = s[:10] + "T" + s[11:]
+	}
+	if strings.HasSuffix(s, "z") {
+		s = s[:len(s)-1] + "Z"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package partnercenter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -157,6 +158,9 @@ func (c *Client) attempt(ctx context.Context, rd *read, rel string, attempt int)
 	}
 	defer res.Body.Close()
 	body, tooLarge, readErr := httpx.ReadCapped(res.Body, c.maxBodyBytes)
+	// .NET services may start a JSON body with a UTF-8 byte order mark,
+	// which RFC 8259 §8.1 lets a parser ignore; encoding/json does not.
+	body = bytes.TrimPrefix(body, []byte("\ufeff"))
 	// A body cut off by the attempt's deadline can read as a clean EOF.
 	if readErr == nil && actx.Err() != nil {
 		readErr = fmt.Errorf("the body stopped arriving: %w", actx.Err())

@@ -68,8 +68,6 @@ func partnerCenterDiagnostic(diags *diag.Diagnostics, err error, tenantID string
 			"Partner Center refused the request. For app-only access the application must be registered in Partner Center: "+
 				"sign in to Partner Center for "+tenant+", open Account settings → App management, and add the app registration (its client id) there. "+
 				"The Microsoft Graph permission PartnerBilling.Read.All does not grant access to Partner Center.\n\n"+msg)
-	case errors.As(err, &ue):
-		diags.AddError("Cannot Reach Microsoft Entra ID", unreachableDetail(ue.Host)+"\n\n"+msg)
 	case errors.Is(err, partnercenter.ErrAuthentication):
 		diags.AddError("Authentication Failed",
 			"No access token could be acquired for Partner Center (scope "+auth.PartnerCenterScope+"). The message below names the authentication method in use: "+

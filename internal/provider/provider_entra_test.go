@@ -151,33 +151,3 @@ func TestProviderIdentityTextKeepsSupportIDs(t *testing.T) {
 	}
 }
 
-// TestInvoicesCannotReachEntra: the invoice listing, often the first read of a monthly close, says
-// "Cannot Reach Microsoft Entra ID" for its own (Partner Center) token too, never that the
-// credentials are wrong, and sends nothing to Partner Center.
-func TestInvoicesCannotReachEntra(t *testing.T) {
-	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "https://" + ln.Addr().String()
-	_ = ln.Close()
-	e := newEnv(t)
-	host := strings.TrimPrefix(refused, "https://")
-	cfg := strings.Replace(e.invoicesConfig(invoicesBlock("all", "")), fmt.Sprintf("authority_host          = %q", e.srv.URL()),
-		fmt.Sprintf("authority_host          = %q", refused), 1)
-	check, mustFail := errorText(t, []string{
-		"Error: Cannot Reach Microsoft Entra ID",
-		"the Microsoft Entra ID sign-in host " + host + " could not be reached",
-		"This is a network problem, not a sign of wrong credentials.",
-		"connection refused",
-	}, notAboutCredentials)
-	resource.UnitTest(t, resource.TestCase{ProtoV6ProviderFactories: e.factories(), ErrorCheck: check,
-		Steps: []resource.TestStep{{Config: cfg}}})
-	mustFail()
-	for _, r := range e.srv.Requests() {
-		if strings.HasPrefix(r.Path, "/v1/") {
-			t.Errorf("a request reached Partner Center: %s %s", r.Method, r.Path)
-		}
-	}
-}
