@@ -60,6 +60,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Concurrency is how many blobs are in flight at once (0: DefaultConcurrency).
 	Concurrency int
+	// UserAgent is the User-Agent of every Storage request ("": azcore's).
+	UserAgent string
 	// Retry is the policy of each Storage request (the Graph client's).
 	Retry graph.RetryPolicy
 	// Refresh reads the manifest again for a fresh SAS token (Copy only;

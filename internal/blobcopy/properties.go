@@ -204,22 +204,37 @@ func (r *run) destClient(dest string) (*blob.Client, error) {
 }
 
 func newDestClient(c *Container, dest string, opts Options, h *http.Client) (*blob.Client, error) {
-	return blob.NewClient(c.BlobURL(dest), opts.Credential, clientOptions(h))
+	return blob.NewClient(c.BlobURL(dest), opts.Credential, clientOptions(h, opts.UserAgent))
 }
 
-func (r *run) clientOptions() *blob.ClientOptions { return clientOptions(r.http) }
+func (r *run) clientOptions() *blob.ClientOptions { return clientOptions(r.http, r.opts.UserAgent) }
 
 // clientOptions: our transport (no redirects), azcore's retries off (one
 // policy, ours, governs every request) and its log policy as it is: it
 // prints a request's URL with every query value but api-version redacted
 // and headers outside its allow-list (x-ms-copy-source among them) as
-// REDACTED (TestNoSASInAzcoreLog).
-func clientOptions(h *http.Client) *blob.ClientOptions {
-	return &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
+// REDACTED (TestNoSASInAzcoreLog). With a userAgent, every request sends
+// it as its User-Agent (SPEC §5: the provider's and Terraform's versions)
+// instead of azcore's telemetry value.
+func clientOptions(h *http.Client, userAgent string) *blob.ClientOptions {
+	o := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: h,
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 		Telemetry: policy.TelemetryOptions{ApplicationID: "partnerbilling"},
 	}}
+	if userAgent != "" {
+		o.Telemetry = policy.TelemetryOptions{Disabled: true}
+		o.PerCallPolicies = []policy.Policy{userAgentPolicy(userAgent)}
+	}
+	return o
+}
+
+// userAgentPolicy sets the User-Agent header of every request.
+type userAgentPolicy string
+
+func (ua userAgentPolicy) Do(req *policy.Request) (*http.Response, error) {
+	req.Raw().Header.Set("User-Agent", string(ua))
+	return req.Next()
 }
 
 // destProperties reads a destination blob's properties with the token; nil

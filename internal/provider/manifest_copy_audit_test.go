@@ -1,0 +1,82 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+)
+
+// declareManifest replaces the copy environment's manifest with blobs
+// declared by size: the source answers them without Content-MD5.
+func (e *copyEnv) declareManifest(sizes map[string]int64) []string {
+	dir := fakegraph.BlobContainer + "/" + e.id
+	names := make([]string, 0, len(sizes))
+	for n, s := range sizes {
+		e.src.Declare(dir, n, s)
+		names = append(names, n)
+	}
+	e.man = fakegraph.NewManifest(e.id, e.src.URL()+"/"+dir, e.src.SAS(dir, time.Now().Add(time.Hour)), names...)
+	e.srv.SetManifest(e.id, e.man.Body())
+	return names
+}
+
+// TestManifestCopySourceWithoutMD5: a source that reports no Content-MD5 is
+// copied synchronously without x-ms-source-content-md5 (and with
+// x-ms-requires-sync and x-ms-source-if-match), and each blob's content_md5
+// is null in state; every Storage request names the provider and Terraform
+// in its User-Agent (SPEC §5: all calls).
+func TestManifestCopySourceWithoutMD5(t *testing.T) {
+	t.Parallel()
+	e := newCopyEnv(t)
+	names := e.declareManifest(map[string]int64{"part-00000.json.gz": 4096})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config: e.config(""),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(copyAddr, tfjsonpath.New("blobs").AtSliceIndex(0).AtMapKey("content_md5"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(copyAddr, tfjsonpath.New("blobs").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact(names[0])),
+				statecheck.ExpectKnownValue(copyAddr, tfjsonpath.New("blobs").AtSliceIndex(0).AtMapKey("size"), knownvalue.Int64Exact(4096)),
+				statecheck.ExpectKnownValue(copyAddr, tfjsonpath.New("total_bytes"), knownvalue.Int64Exact(4096)),
+				statecheck.ExpectKnownValue(copyAddr, tfjsonpath.New("blob_count"), knownvalue.Int64Exact(1)),
+			},
+			Check: func(*terraform.State) error {
+				copies := 0
+				for _, r := range e.dst.Requests() {
+					if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "terraform-provider-partnerbilling/test Terraform/") {
+						return fmt.Errorf("destination request %s %s has User-Agent %q", r.Method, r.Path, ua)
+					}
+					if r.Method != http.MethodPut {
+						continue
+					}
+					copies++
+					if r.Header.Get("x-ms-requires-sync") != "true" || r.Header.Get("x-ms-source-if-match") == "" {
+						return fmt.Errorf("copy request headers %v", r.Header)
+					}
+					if _, ok := r.Header["X-Ms-Source-Content-Md5"]; ok {
+						return fmt.Errorf("x-ms-source-content-md5 sent for a source without Content-MD5: %v", r.Header)
+					}
+				}
+				for _, r := range e.src.Requests() {
+					if r.Method == http.MethodHead && !strings.HasPrefix(r.Header.Get("User-Agent"), "terraform-provider-partnerbilling/test Terraform/") {
+						return fmt.Errorf("source request %s %s has User-Agent %q", r.Method, r.Path, r.Header.Get("User-Agent"))
+					}
+				}
+				if copies != 1 {
+					return fmt.Errorf("%d copy requests, want 1", copies)
+				}
+				return nil
+			},
+		}},
+	})
+}
