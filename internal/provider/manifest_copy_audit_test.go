@@ -80,3 +80,75 @@ func TestManifestCopySourceWithoutMD5(t *testing.T) {
 		}},
 	})
 }
+
+// TestManifestCopyRefreshAndUpdateAreHEADsOnly: after the copy, refresh
+// sends exactly one HEAD per recorded blob to the destination (a multiple
+// of the blob count over the several refreshes of a test step) and nothing
+// to Graph or the source; an in-place update of concurrency,
+// retain_on_destroy and timeouts sends no request of its own.
+func TestManifestCopyRefreshAndUpdateAreHEADsOnly(t *testing.T) {
+	t.Parallel()
+	e := newCopyEnv(t)
+	var graphBefore, srcBefore, dstBefore int
+	mark := func() { graphBefore, srcBefore, dstBefore = len(e.srv.GraphRequests()), len(e.src.Requests()), len(e.dst.Requests()) }
+	onlyHEADs := func(*terraform.State) error {
+		if g, s := len(e.srv.GraphRequests())-graphBefore, len(e.src.Requests())-srcBefore; g != 0 || s != 0 {
+			return fmt.Errorf("%d Graph and %d source requests since the copy, want none", g, s)
+		}
+		reqs := e.dst.Requests()[dstBefore:]
+		if len(reqs) == 0 || len(reqs)%len(e.files) != 0 {
+			return fmt.Errorf("%d destination requests, want a positive multiple of %d (one HEAD per blob per refresh)", len(reqs), len(e.files))
+		}
+		perBlob := map[string]int{}
+		for _, r := range reqs {
+			if r.Method != http.MethodHead {
+				return fmt.Errorf("destination request %s %s, want only HEADs", r.Method, r.Path)
+			}
+			perBlob[r.Path]++
+		}
+		n := -1
+		for p, c := range perBlob {
+			if n >= 0 && c != n {
+				return fmt.Errorf("uneven HEADs per blob: %v (%s)", perBlob, p)
+			}
+			n = c
+		}
+		return nil
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{
+			{Config: e.config(""), Check: func(*terraform.State) error { mark(); return nil }},
+			{Config: e.config(""), PlanOnly: true, Check: onlyHEADs},
+			{
+				PreConfig: mark,
+				Config:    e.config("  concurrency = 1\n  retain_on_destroy = false\n  timeouts { create = \"2h\" }"),
+				Check:     onlyHEADs,
+			},
+		},
+	})
+}
+
+// TestManifestCopySourceRefusedAtTheCopy: the destination service answers
+// a copy with 403 CannotVerifyCopySource, or with AuthenticationFailed (the
+// source refused the SAS): the manifest is read again exactly once, and
+// the copy completes with sas_expired_retries = 1. (The fake refuses the
+// first copy request whatever its SAS, so the blobs go one at a time: a
+// second blob refused after the re-read would rightly fail.)
+func TestManifestCopySourceRefusedAtTheCopy(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"CannotVerifyCopySource", "AuthenticationFailed"} {
+		t.Run(code, func(t *testing.T) {
+			t.Parallel()
+			e := newCopyEnv(t)
+			e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPY", Status: http.StatusForbidden, Code: code,
+				Message: "Server failed to authenticate the request.", Times: 1})
+			checks := e.blobChecks(e.id + "/")
+			checks[5] = statecheck.ExpectKnownValue(copyAddr, tfjsonpath.New("sas_expired_retries"), knownvalue.Int64Exact(1))
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				Steps:                    []resource.TestStep{{Config: e.config("  concurrency = 1"), ConfigStateChecks: checks[:6], Check: e.counts(2, 2)}},
+			})
+		})
+	}
+}
