@@ -299,6 +299,9 @@ func (r *run) one(ctx context.Context, name string) (Blob, error) {
 	} else {
 		got, err = r.copyAsync(ctx, f, src)
 	}
+	if errors.Is(err, errAlreadyThere) {
+		got, err = r.existing(ctx, f, src, out)
+	}
 	if err != nil {
 		return out, err
 	}

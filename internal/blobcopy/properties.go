@@ -74,14 +74,9 @@ func mismatch(src, got *props) string {
 // else an ExistsError.
 func (r *run) ours(existing, src *props, out Blob) error {
 	e := &ExistsError{Blob: out.Name, Dest: out.Dest, URL: out.URL}
-	manifestID, sourceETag := metaValue(existing.meta, MetaManifestID), metaValue(existing.meta, MetaSourceETag)
 	switch {
-	case manifestID == "" && sourceETag == "":
-		e.Reason = "was not written by this provider (it has no partnerbilling_manifest_id metadata)"
-	case !strings.EqualFold(manifestID, r.target.ManifestID):
-		e.Reason = fmt.Sprintf("was copied from another manifest (%s)", manifestID)
-	case normETag(sourceETag) != normETag(src.etag):
-		e.Reason = "was copied from another version of the source blob (its partnerbilling_source_etag differs)"
+	case r.notOurs(existing, src) != "":
+		e.Reason = r.notOurs(existing, src)
 	case existing.copyStatus != "" && existing.copyStatus != string(blob.CopyStatusTypeSuccess):
 		e.Reason = fmt.Sprintf("is an unfinished copy (copy status %s)", existing.copyStatus)
 	case mismatch(src, existing) != "":
@@ -90,6 +85,21 @@ func (r *run) ours(existing, src *props, out Blob) error {
 		return nil
 	}
 	return e
+}
+
+// notOurs says why a destination blob's metadata does not name this copy
+// of this source ("" when it does).
+func (r *run) notOurs(existing, src *props) string {
+	manifestID, sourceETag := metaValue(existing.meta, MetaManifestID), metaValue(existing.meta, MetaSourceETag)
+	switch {
+	case manifestID == "" && sourceETag == "":
+		return "was not written by this provider (it has no partnerbilling_manifest_id metadata)"
+	case !strings.EqualFold(manifestID, r.target.ManifestID):
+		return fmt.Sprintf("was copied from another manifest (%s)", manifestID)
+	case normETag(sourceETag) != normETag(src.etag):
+		return "was copied from another version of the source blob (its partnerbilling_source_etag differs)"
+	}
+	return ""
 }
 
 // metaValue reads a metadata key case-insensitively (azblob returns
