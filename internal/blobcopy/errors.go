@@ -61,6 +61,16 @@ func (e *StorageError) Error() string {
 		if e.Err != nil {
 			b.WriteString("; ")
 		}
+	} else if e.Code != "" {
+		// An asynchronous copy that ended failed or aborted: its status and
+		// x-ms-copy-status-description (no HTTP status of its own).
+		b.WriteString(e.Code)
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+		if e.Err != nil {
+			b.WriteString("; ")
+		}
 	}
 	if e.Err != nil {
 		b.WriteString(e.Err.Error())

@@ -152,3 +152,23 @@ func TestManifestCopySourceRefusedAtTheCopy(t *testing.T) {
 		})
 	}
 }
+
+// TestManifestCopyAsynchronousFailure: a blob above 256 MiB is copied with
+// Copy Blob; the service ends it "failed": the error names the copy status
+// and x-ms-copy-status-description, and the failed copy is deleted.
+func TestManifestCopyAsynchronousFailure(t *testing.T) {
+	t.Parallel()
+	e := newCopyEnv(t)
+	names := e.declareManifest(map[string]int64{"big/part-00000.json.gz": 300 << 20})
+	e.dst.ScriptStorage(fakegraph.StorageFault{Op: "COPYASYNC", AsyncFail: "500 InternalError: the source could not be read to the end"})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config:      e.config(""),
+			ExpectError: wantError("Blob Copy Failed", names[0], "copy failed", "500 InternalError: the source could not be read to the end"),
+		}},
+	})
+	if left := e.dst.DestNames(copyContainer); len(left) != 0 {
+		t.Errorf("left in the container: %q", left)
+	}
+}
