@@ -214,7 +214,11 @@ func (r *run) destClient(dest string) (*blob.Client, error) {
 }
 
 func newDestClient(c *Container, dest string, opts Options, h *http.Client) (*blob.Client, error) {
-	return blob.NewClient(c.BlobURL(dest), opts.Credential, clientOptions(h, opts.UserAgent))
+	o := clientOptions(h, opts.UserAgent)
+	if tc, ok := opts.Credential.(tokenCredential); ok {
+		o.PerRetryPolicies = append(o.PerRetryPolicies, dropRefusedToken{tc})
+	}
+	return blob.NewClient(c.BlobURL(dest), opts.Credential, o)
 }
 
 func (r *run) clientOptions() *blob.ClientOptions { return clientOptions(r.http, r.opts.UserAgent) }

@@ -90,7 +90,9 @@ func TestManifestCopyRefreshAndUpdateAreHEADsOnly(t *testing.T) {
 	t.Parallel()
 	e := newCopyEnv(t)
 	var graphBefore, srcBefore, dstBefore int
-	mark := func() { graphBefore, srcBefore, dstBefore = len(e.srv.GraphRequests()), len(e.src.Requests()), len(e.dst.Requests()) }
+	mark := func() {
+		graphBefore, srcBefore, dstBefore = len(e.srv.GraphRequests()), len(e.src.Requests()), len(e.dst.Requests())
+	}
 	onlyHEADs := func(*terraform.State) error {
 		if g, s := len(e.srv.GraphRequests())-graphBefore, len(e.src.Requests())-srcBefore; g != 0 || s != 0 {
 			return fmt.Errorf("%d Graph and %d source requests since the copy, want none", g, s)
@@ -170,5 +172,67 @@ func TestManifestCopyAsynchronousFailure(t *testing.T) {
 	})
 	if left := e.dst.DestNames(copyContainer); len(left) != 0 {
 		t.Errorf("left in the container: %q", left)
+	}
+}
+
+// storageTokenRequests is how many token requests asked for Azure Storage.
+func (e *copyEnv) storageTokenRequests() int {
+	n := 0
+	for _, r := range e.srv.TokenRequests() {
+		if r.Resource == fakegraph.StorageResource {
+			n++
+		}
+	}
+	return n
+}
+
+// TestManifestCopyStorage401 (SPEC §5, 401 once): Azure Storage refuses the
+// Storage token once (401 InvalidAuthenticationInfo, with Azure's bearer
+// challenge or without one): the provider drops it, gets a new one and
+// retries once; the copy completes. A 401 that persists fails after that
+// one retry, naming status, code and request id.
+func TestManifestCopyStorage401(t *testing.T) {
+	t.Parallel()
+	for name, challenge := range map[string]string{"challenge": fakegraph.StorageChallenge, "no challenge": ""} {
+		t.Run(name+", once", func(t *testing.T) {
+			t.Parallel()
+			e := newCopyEnv(t)
+			e.dst.ScriptStorage(fakegraph.StorageFault{Op: "HEAD", Status: http.StatusUnauthorized, Code: "InvalidAuthenticationInfo",
+				Message: "Server failed to authenticate the request.", WWWAuthenticate: challenge, Times: 1})
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				Steps: []resource.TestStep{{
+					Config: e.config("  concurrency = 1"),
+					Check: func(*terraform.State) error {
+						if n := e.storageTokenRequests(); n != 2 {
+							return fmt.Errorf("%d Storage token requests, want 2 (the refused token replaced once)", n)
+						}
+						return nil
+					},
+				}},
+			})
+		})
+		t.Run(name+", always", func(t *testing.T) {
+			t.Parallel()
+			e := newCopyEnv(t)
+			e.dst.ScriptStorage(fakegraph.StorageFault{Op: "HEAD", Status: http.StatusUnauthorized, Code: "InvalidAuthenticationInfo",
+				Message: "Server failed to authenticate the request.", WWWAuthenticate: challenge})
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: e.factories(),
+				Steps: []resource.TestStep{{
+					Config:      e.config("  concurrency = 1"),
+					ExpectError: wantError("401 InvalidAuthenticationInfo", "x-ms-request-id"),
+				}},
+			})
+			heads := 0
+			for _, r := range e.dst.Requests() {
+				if r.Method == http.MethodHead {
+					heads++
+				}
+			}
+			if heads != 2 || e.storageTokenRequests() != 2 {
+				t.Errorf("%d HEADs and %d Storage token requests, want 2 and 2 (one retry with a new token)", heads, e.storageTokenRequests())
+			}
+		})
 	}
 }
