@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/blobcopy"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/fakegraph"
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 )
 
 // TestCopyNeverDeletesABlobWrittenMeanwhile: somebody else writes the
@@ -38,5 +40,24 @@ func TestCopyNeverDeletesABlobWrittenMeanwhile(t *testing.T) {
 				t.Errorf("the other writer's blob is gone or changed: %+v (found %v)", got, ok)
 			}
 		})
+	}
+}
+
+// TestCopyPollHonoursRetryAfter: an asynchronous copy whose service says
+// Retry-After (0.3 s) in its Copy Blob answer is polled then, not after the
+// 5 s backoff.
+func TestCopyPollHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.dst.SetCopyLatency(300 * time.Millisecond)
+	o := e.opts(t)
+	o.SyncLimit = 10
+	o.Poll = graph.Backoff{Initial: 5 * time.Second, Max: 10 * time.Second, Factor: 2}
+	start := time.Now()
+	if _, err := blobcopy.Copy(t.Context(), manifestOf(t, e.manifest), e.target(), o); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the copy took %v: Retry-After was not honoured", took)
 	}
 }
