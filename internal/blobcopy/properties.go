@@ -183,7 +183,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 		}
 		m, _ := r.sas.Current()
 		if sourceExpired(err, m) {
-			if rerr := r.renew(ctx, name, gen); rerr != nil {
+			if rerr := r.renew(ctx, gen, responseError(name, "", Source, "reading the properties of", err)); rerr != nil {
 				return nil, rerr
 			}
 			continue
@@ -192,7 +192,11 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 	}
 }
 
-func (r *run) renew(ctx context.Context, name string, gen int) error {
+// renew reads the manifest again for a fresh SAS after the source refused
+// the one of generation gen (refused: the source's answer, kept whole in
+// the error when the renewal fails, so that it names the status, the
+// x-ms-error-code and the x-ms-request-id).
+func (r *run) renew(ctx context.Context, gen int, refused *StorageError) error {
 	if _, _, err := r.sas.Renew(ctx, gen); err != nil {
 		if ctx.Err() != nil {
 			return httpx.ContextError(ctx)
@@ -201,10 +205,10 @@ func (r *run) renew(ctx context.Context, name string, gen int) error {
 		if errors.As(err, &mc) {
 			return err
 		}
-		return &StorageError{Blob: name, Side: Source, Op: "reading", StatusCode: http.StatusForbidden,
-			Code: "AuthenticationFailed", Message: "the source refused the manifest's SAS token", Err: err}
+		refused.Side, refused.Err = Source, err
+		return refused
 	}
-	r.opts.Info(ctx, "the source refused the manifest's SAS token as expired; read the manifest again for a fresh one", map[string]any{"blob": name})
+	r.opts.Info(ctx, "the source refused the manifest's SAS token as expired; read the manifest again for a fresh one", map[string]any{"blob": refused.Blob})
 	return nil
 }
 

@@ -44,7 +44,7 @@ func (r *run) copySync(ctx context.Context, f *inflight, src *props) error {
 			return httpx.ContextError(ctx)
 		}
 		if copySourceRefused(err) {
-			if rerr := r.renew(ctx, f.name, gen); rerr != nil {
+			if rerr := r.renew(ctx, gen, r.sourceRefusal(f, err)); rerr != nil {
 				return rerr
 			}
 			continue
@@ -98,6 +98,11 @@ func (r *run) existing(ctx context.Context, f *inflight, src *props, out Blob) (
 	return p, nil
 }
 
+// sourceRefusal is a copy request's refusal by the source (its SAS).
+func (r *run) sourceRefusal(f *inflight, err error) *StorageError {
+	return responseError(f.name, f.dest, Source, "copying from", err)
+}
+
 func alreadyThere(err error) bool {
 	switch codeOf(err) {
 	case "BlobAlreadyExists", "ConditionNotMet":
@@ -128,7 +133,7 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) (*props, e
 				return nil, httpx.ContextError(ctx)
 			}
 			if copySourceRefused(err) {
-				if rerr := r.renew(ctx, f.name, gen); rerr != nil {
+				if rerr := r.renew(ctx, gen, r.sourceRefusal(f, err)); rerr != nil {
 					return nil, rerr
 				}
 				continue

@@ -236,3 +236,25 @@ func TestManifestCopyStorage401(t *testing.T) {
 		})
 	}
 }
+
+// TestManifestCopyExpiredAgain: the manifest read again for a fresh SAS
+// carries an expired one too: the apply fails after exactly one re-read,
+// and the error names the source's answer (status, x-ms-error-code,
+// x-ms-request-id), as every Storage error does.
+func TestManifestCopyExpiredAgain(t *testing.T) {
+	t.Parallel()
+	e := newCopyEnv(t)
+	expired := e.man
+	expired.SASToken = e.src.SAS(fakegraph.BlobContainer+"/"+e.id, time.Now().Add(-time.Minute))
+	e.srv.ScriptManifest(e.id, fakegraph.OK(expired.Body()), fakegraph.OK(expired.Body()))
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config:      e.config("  concurrency = 1"),
+			ExpectError: wantError("Blob Copy Failed", "HTTP 403 AuthenticationFailed", "x-ms-request-id", "read again", "also after one re-read"),
+		}},
+	})
+	if n := e.manifestGets(); n != 2 {
+		t.Errorf("%d manifest GETs, want 2 (one re-read)", n)
+	}
+}
