@@ -24,10 +24,14 @@ type Container struct {
 	Name string
 }
 
-// containerNameRE is Azure's container name rule: 3 to 63 lower-case
-// letters, digits and '-', starting and ending with a letter or digit, no
-// "--".
-var containerNameRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+// containerNameRE is Azure's container name rule: lower-case letters,
+// digits and '-', starting and ending with a letter or digit, no "--"; its
+// length (3 to 63) is checked apart (validContainerName).
+var containerNameRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
+
+func validContainerName(s string) bool {
+	return len(s) >= 3 && len(s) <= 63 && containerNameRE.MatchString(s)
+}
 
 // accountNameRE is the emulator's account segment (devstoreaccount1).
 var accountNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
@@ -47,7 +51,8 @@ func ParseContainerURL(raw string) (*Container, error) {
 			return nil, errors.New("it carries a SAS token (a query string): the provider signs in to Azure Storage with its own credential, " +
 				"so give the container URL without '?…' and grant the identity Storage Blob Data Contributor on the container")
 		}
-		return nil, errors.New("it has a query string ('?…'): give the container URL alone")
+		return nil, errors.New("it has a query string ('?…'): give the container URL alone; the provider signs in to Azure Storage " +
+			"with its own credential, so no SAS or other query is used")
 	}
 	switch {
 	case u.Scheme != "https":
@@ -85,7 +90,7 @@ func ParseContainerURL(raw string) (*Container, error) {
 	default:
 		return nil, errors.New("its path must be the container name alone (https://{account}.blob.core.windows.net/{container})")
 	}
-	if !containerNameRE.MatchString(c.Name) {
+	if !validContainerName(c.Name) {
 		return nil, fmt.Errorf("%q is not a container name: 3 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit", c.Name)
 	}
 	c.URL = "https://" + u.Host + "/" + strings.Join(segs, "/")

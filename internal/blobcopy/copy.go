@@ -60,6 +60,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Concurrency is how many blobs are in flight at once (0: DefaultConcurrency).
 	Concurrency int
+	// UserAgent is the User-Agent of every Storage request ("": azcore's).
+	UserAgent string
 	// Retry is the policy of each Storage request (the Graph client's).
 	Retry graph.RetryPolicy
 	// Refresh reads the manifest again for a fresh SAS token (Copy only;
@@ -296,6 +298,9 @@ func (r *run) one(ctx context.Context, name string) (Blob, error) {
 		err = r.copySync(ctx, f, src)
 	} else {
 		got, err = r.copyAsync(ctx, f, src)
+	}
+	if errors.Is(err, errAlreadyThere) {
+		got, err = r.existing(ctx, f, src, out)
 	}
 	if err != nil {
 		return out, err

@@ -580,12 +580,16 @@ func sigOf(t *testing.T, sas string) string {
 func TestParseContainerURL(t *testing.T) {
 	t.Parallel()
 	ok := map[string]string{
-		"https://contosobilling.blob.core.windows.net/billing":  "billing",
-		"https://contosobilling.blob.core.windows.net/billing/": "billing",
-		"https://127.0.0.1:10000/devstoreaccount1/billing":      "billing",
-		"https://localhost:10000/devstoreaccount1/bill-ing2":    "bill-ing2",
-		"https://[::1]:10000/devstoreaccount1/billing":          "billing",
-		"https://127.0.0.1:10000/billing":                       "billing",
+		"https://contosobilling.blob.core.windows.net/billing":                           "billing",
+		"https://contosobilling.blob.core.windows.net/billing/":                          "billing",
+		"https://127.0.0.1:10000/devstoreaccount1/billing":                               "billing",
+		"https://localhost:10000/devstoreaccount1/bill-ing2":                             "bill-ing2",
+		"https://[::1]:10000/devstoreaccount1/billing":                                   "billing",
+		"https://127.0.0.1:10000/billing":                                                "billing",
+		"https://contosobilling.blob.core.windows.net/a-b":                               "a-b",
+		"https://contosobilling.blob.core.windows.net/1-2-3":                             "1-2-3",
+		"https://contosobilling.blob.core.windows.net/" + strings.Repeat("a", 63):        strings.Repeat("a", 63),
+		"https://contosobilling.blob.core.windows.net/" + strings.Repeat("a-", 31) + "a": strings.Repeat("a-", 31) + "a",
 	}
 	for in, want := range ok {
 		c, err := blobcopy.ParseContainerURL(in)
@@ -594,20 +598,23 @@ func TestParseContainerURL(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"http://contosobilling.blob.core.windows.net/billing":                     "https://",
-		"https://contosobilling.blob.core.windows.net/billing?sv=2022&sig=abc":    "SAS",
-		"https://contosobilling.blob.core.windows.net/billing?x=1":                "query",
-		"https://contosobilling.blob.core.windows.net/billing#frag":               "fragment",
-		"https://user:pw@contosobilling.blob.core.windows.net/billing":            "user",
-		"https://contosobilling.blob.core.windows.net/":                           "container name alone",
-		"https://contosobilling.blob.core.windows.net/acct/billing":               "emulator",
-		"https://contosobilling.blob.core.windows.net/Billing":                    "not a container name",
-		"https://contosobilling.blob.core.windows.net/ab":                         "not a container name",
-		"https://contosobilling.blob.core.windows.net/a--b":                       "not a container name",
-		"https://127.0.0.1/devstoreaccount1/billing/more":                         "emulator",
-		"https://contosobilling.blob.core.windows.net/" + strings.Repeat("a", 64): "not a container name",
-		"https://contosobilling.blob.core.windows.net/billing%2Fx":                "escaped",
-		"https://127.0.0.1:10000/Dev_Account/billing":                             "storage account",
+		"http://contosobilling.blob.core.windows.net/billing":                            "https://",
+		"https://contosobilling.blob.core.windows.net/billing?sv=2022&sig=abc":           "SAS",
+		"https://contosobilling.blob.core.windows.net/billing?x=1":                       "query",
+		"https://contosobilling.blob.core.windows.net/billing#frag":                      "fragment",
+		"https://user:pw@contosobilling.blob.core.windows.net/billing":                   "user",
+		"https://contosobilling.blob.core.windows.net/":                                  "container name alone",
+		"https://contosobilling.blob.core.windows.net/acct/billing":                      "emulator",
+		"https://contosobilling.blob.core.windows.net/Billing":                           "not a container name",
+		"https://contosobilling.blob.core.windows.net/ab":                                "not a container name",
+		"https://contosobilling.blob.core.windows.net/a--b":                              "not a container name",
+		"https://127.0.0.1/devstoreaccount1/billing/more":                                "emulator",
+		"https://contosobilling.blob.core.windows.net/" + strings.Repeat("a", 64):        "not a container name",
+		"https://contosobilling.blob.core.windows.net/billing%2Fx":                       "escaped",
+		"https://contosobilling.blob.core.windows.net/" + strings.Repeat("a-", 32) + "a": "not a container name",
+		"https://contosobilling.blob.core.windows.net/-abc":                              "not a container name",
+		"https://contosobilling.blob.core.windows.net/abc-":                              "not a container name",
+		"https://127.0.0.1:10000/Dev_Account/billing":                                    "storage account",
 	}
 	for in, want := range bad {
 		_, err := blobcopy.ParseContainerURL(in)

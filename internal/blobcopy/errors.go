@@ -61,6 +61,16 @@ func (e *StorageError) Error() string {
 		if e.Err != nil {
 			b.WriteString("; ")
 		}
+	} else if e.Code != "" {
+		// An asynchronous copy that ended failed or aborted: its status and
+		// x-ms-copy-status-description (no HTTP status of its own).
+		b.WriteString(e.Code)
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+		if e.Err != nil {
+			b.WriteString("; ")
+		}
 	}
 	if e.Err != nil {
 		b.WriteString(e.Err.Error())
@@ -132,6 +142,44 @@ func (c tokenCredential) GetToken(ctx context.Context, o policy.TokenRequestOpti
 		err = &TokenError{err}
 	}
 	return t, err
+}
+
+// invalidate drops token from the credential's cache when it can (a
+// service refused it with 401): the next GetToken acquires a new one.
+func (c tokenCredential) invalidate(token string) {
+	if inv, ok := c.TokenCredential.(interface{ Invalidate(token string) }); ok {
+		inv.Invalidate(token)
+	}
+}
+
+// dropRefusedToken is a per-retry policy after azblob's bearer policy: a
+// 401 answer drops the token the request carried from the shared cache, so
+// that the bearer policy's challenge retry, or retry's own one, sends a new
+// token (SPEC §5: 401 once).
+type dropRefusedToken struct{ cred tokenCredential }
+
+func (p dropRefusedToken) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		if tok, ok := strings.CutPrefix(req.Raw().Header.Get("Authorization"), "Bearer "); ok {
+			p.cred.invalidate(tok)
+		}
+	}
+	return resp, err
+}
+
+// refusedTokenUnchallenged: a 401 to a request that carried a token, with no
+// WWW-Authenticate challenge (with one, azblob's bearer policy has already
+// retried once with a new token).
+func refusedTokenUnchallenged(err error) bool {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized || re.RawResponse == nil {
+		return false
+	}
+	if re.RawResponse.Header.Get("WWW-Authenticate") != "" {
+		return false
+	}
+	return re.RawResponse.Request != nil && re.RawResponse.Request.Header.Get("Authorization") != ""
 }
 
 // responseError turns an azcore answer into a StorageError.

@@ -74,14 +74,9 @@ func mismatch(src, got *props) string {
 // else an ExistsError.
 func (r *run) ours(existing, src *props, out Blob) error {
 	e := &ExistsError{Blob: out.Name, Dest: out.Dest, URL: out.URL}
-	manifestID, sourceETag := metaValue(existing.meta, MetaManifestID), metaValue(existing.meta, MetaSourceETag)
 	switch {
-	case manifestID == "" && sourceETag == "":
-		e.Reason = "was not written by this provider (it has no partnerbilling_manifest_id metadata)"
-	case !strings.EqualFold(manifestID, r.target.ManifestID):
-		e.Reason = fmt.Sprintf("was copied from another manifest (%s)", manifestID)
-	case normETag(sourceETag) != normETag(src.etag):
-		e.Reason = "was copied from another version of the source blob (its partnerbilling_source_etag differs)"
+	case r.notOurs(existing, src) != "":
+		e.Reason = r.notOurs(existing, src)
 	case existing.copyStatus != "" && existing.copyStatus != string(blob.CopyStatusTypeSuccess):
 		e.Reason = fmt.Sprintf("is an unfinished copy (copy status %s)", existing.copyStatus)
 	case mismatch(src, existing) != "":
@@ -90,6 +85,21 @@ func (r *run) ours(existing, src *props, out Blob) error {
 		return nil
 	}
 	return e
+}
+
+// notOurs says why a destination blob's metadata does not name this copy
+// of this source ("" when it does).
+func (r *run) notOurs(existing, src *props) string {
+	manifestID, sourceETag := metaValue(existing.meta, MetaManifestID), metaValue(existing.meta, MetaSourceETag)
+	switch {
+	case manifestID == "" && sourceETag == "":
+		return "was not written by this provider (it has no partnerbilling_manifest_id metadata)"
+	case !strings.EqualFold(manifestID, r.target.ManifestID):
+		return fmt.Sprintf("was copied from another manifest (%s)", manifestID)
+	case normETag(sourceETag) != normETag(src.etag):
+		return "was copied from another version of the source blob (its partnerbilling_source_etag differs)"
+	}
+	return ""
 }
 
 // metaValue reads a metadata key case-insensitively (azblob returns
@@ -173,7 +183,7 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 		}
 		m, _ := r.sas.Current()
 		if sourceExpired(err, m) {
-			if rerr := r.renew(ctx, name, gen); rerr != nil {
+			if rerr := r.renew(ctx, gen, responseError(name, "", Source, "reading the properties of", err)); rerr != nil {
 				return nil, rerr
 			}
 			continue
@@ -182,7 +192,11 @@ func (r *run) sourceProperties(ctx context.Context, name string) (*props, error)
 	}
 }
 
-func (r *run) renew(ctx context.Context, name string, gen int) error {
+// renew reads the manifest again for a fresh SAS after the source refused
+// the one of generation gen (refused: the source's answer, kept whole in
+// the error when the renewal fails, so that it names the status, the
+// x-ms-error-code and the x-ms-request-id).
+func (r *run) renew(ctx context.Context, gen int, refused *StorageError) error {
 	if _, _, err := r.sas.Renew(ctx, gen); err != nil {
 		if ctx.Err() != nil {
 			return httpx.ContextError(ctx)
@@ -191,10 +205,10 @@ func (r *run) renew(ctx context.Context, name string, gen int) error {
 		if errors.As(err, &mc) {
 			return err
 		}
-		return &StorageError{Blob: name, Side: Source, Op: "reading", StatusCode: http.StatusForbidden,
-			Code: "AuthenticationFailed", Message: "the source refused the manifest's SAS token", Err: err}
+		refused.Side, refused.Err = Source, err
+		return refused
 	}
-	r.opts.Info(ctx, "the source refused the manifest's SAS token as expired; read the manifest again for a fresh one", map[string]any{"blob": name})
+	r.opts.Info(ctx, "the source refused the manifest's SAS token as expired; read the manifest again for a fresh one", map[string]any{"blob": refused.Blob})
 	return nil
 }
 
@@ -204,22 +218,41 @@ func (r *run) destClient(dest string) (*blob.Client, error) {
 }
 
 func newDestClient(c *Container, dest string, opts Options, h *http.Client) (*blob.Client, error) {
-	return blob.NewClient(c.BlobURL(dest), opts.Credential, clientOptions(h))
+	o := clientOptions(h, opts.UserAgent)
+	if tc, ok := opts.Credential.(tokenCredential); ok {
+		o.PerRetryPolicies = append(o.PerRetryPolicies, dropRefusedToken{tc})
+	}
+	return blob.NewClient(c.BlobURL(dest), opts.Credential, o)
 }
 
-func (r *run) clientOptions() *blob.ClientOptions { return clientOptions(r.http) }
+func (r *run) clientOptions() *blob.ClientOptions { return clientOptions(r.http, r.opts.UserAgent) }
 
 // clientOptions: our transport (no redirects), azcore's retries off (one
 // policy, ours, governs every request) and its log policy as it is: it
 // prints a request's URL with every query value but api-version redacted
 // and headers outside its allow-list (x-ms-copy-source among them) as
-// REDACTED (TestNoSASInAzcoreLog).
-func clientOptions(h *http.Client) *blob.ClientOptions {
-	return &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
+// REDACTED (TestNoSASInAzcoreLog). With a userAgent, every request sends
+// it as its User-Agent (SPEC §5: the provider's and Terraform's versions)
+// instead of azcore's telemetry value.
+func clientOptions(h *http.Client, userAgent string) *blob.ClientOptions {
+	o := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: h,
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 		Telemetry: policy.TelemetryOptions{ApplicationID: "partnerbilling"},
 	}}
+	if userAgent != "" {
+		o.Telemetry = policy.TelemetryOptions{Disabled: true}
+		o.PerCallPolicies = []policy.Policy{userAgentPolicy(userAgent)}
+	}
+	return o
+}
+
+// userAgentPolicy sets the User-Agent header of every request.
+type userAgentPolicy string
+
+func (ua userAgentPolicy) Do(req *policy.Request) (*http.Response, error) {
+	req.Raw().Header.Set("User-Agent", string(ua))
+	return req.Next()
 }
 
 // destProperties reads a destination blob's properties with the token; nil

@@ -21,10 +21,19 @@ import (
 // returned as it came.
 func retry(ctx context.Context, opts Options, name, op string, fn func(ctx context.Context) error) error {
 	pol := opts.Retry
+	retried401 := false
 	for attempt := 0; ; attempt++ {
 		err := fn(ctx)
 		if err == nil || ctx.Err() != nil {
 			return err
+		}
+		if !retried401 && refusedTokenUnchallenged(err) {
+			// 401 once: the refused token was dropped (dropRefusedToken);
+			// the request goes again with a new one, at once.
+			retried401 = true
+			attempt--
+			opts.Debug(ctx, "retrying storage request with a new token", map[string]any{"op": op, "blob": name, "reason": "HTTP 401"})
+			continue
 		}
 		var re *azcore.ResponseError
 		var te *TokenError

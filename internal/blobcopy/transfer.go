@@ -44,15 +44,13 @@ func (r *run) copySync(ctx context.Context, f *inflight, src *props) error {
 			return httpx.ContextError(ctx)
 		}
 		if copySourceRefused(err) {
-			if rerr := r.renew(ctx, f.name, gen); rerr != nil {
+			if rerr := r.renew(ctx, gen, r.sourceRefusal(f, err)); rerr != nil {
 				return rerr
 			}
 			continue
 		}
 		if alreadyThere(err) {
-			// A retried request whose first attempt went through: the
-			// verification decides.
-			return nil
+			return errAlreadyThere
 		}
 		return r.copyError(f, err)
 	}
@@ -67,6 +65,42 @@ func (r *run) copyError(f *inflight, err error) error {
 		se.Op = "copying from"
 	}
 	return se
+}
+
+// errAlreadyThere: the copy request was refused because a blob is at the
+// destination name (If-None-Match: *), though the HEAD before found none:
+// a retried request whose first attempt went through, or another writer.
+var errAlreadyThere = errors.New("a blob appeared at the destination name before the copy")
+
+// existing decides about the blob a copy request found in its place: this
+// copy's own (its metadata names this manifest and source version; a
+// pending copy is polled, a finished one verified by the caller), or
+// somebody else's, which is never touched (ExistsError).
+func (r *run) existing(ctx context.Context, f *inflight, src *props, out Blob) (*props, error) {
+	p, err := r.destProperties(ctx, f.client, f.name, f.dest)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, &StorageError{Blob: f.name, Dest: f.dest, Side: Destination, Op: "copying into",
+			Err: errors.New("the service said the blob exists, then that it does not")}
+	}
+	if why := r.notOurs(p, src); why != "" {
+		r.untrack(f.dest)
+		return nil, &ExistsError{Blob: out.Name, Dest: out.Dest, URL: out.URL, Reason: why + "; it was written after this copy began"}
+	}
+	if p.copyStatus == string(blob.CopyStatusTypePending) {
+		r.mu.Lock()
+		f.copyID = p.copyID
+		r.mu.Unlock()
+		return r.poll(ctx, f, src, p.copyStatus, p.retryHeader)
+	}
+	return p, nil
+}
+
+// sourceRefusal is a copy request's refusal by the source (its SAS).
+func (r *run) sourceRefusal(f *inflight, err error) *StorageError {
+	return responseError(f.name, f.dest, Source, "copying from", err)
 }
 
 func alreadyThere(err error) bool {
@@ -99,10 +133,13 @@ func (r *run) copyAsync(ctx context.Context, f *inflight, src *props) (*props, e
 				return nil, httpx.ContextError(ctx)
 			}
 			if copySourceRefused(err) {
-				if rerr := r.renew(ctx, f.name, gen); rerr != nil {
+				if rerr := r.renew(ctx, gen, r.sourceRefusal(f, err)); rerr != nil {
 					return nil, rerr
 				}
 				continue
+			}
+			if alreadyThere(err) {
+				return nil, errAlreadyThere
 			}
 			return nil, r.copyError(f, err)
 		}

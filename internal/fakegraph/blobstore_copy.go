@@ -81,7 +81,10 @@ type StorageFault struct {
 	Status        int
 	Code, Message string
 	RetryAfter    string
-	AsyncFail     string
+	// WWWAuthenticate is the WWW-Authenticate header of the answer (a 401's
+	// challenge, as Azure sends it; "" sends none).
+	WWWAuthenticate string
+	AsyncFail       string
 	// Corrupt makes a copy succeed with one byte less than its source (a
 	// copy the verification must catch).
 	Corrupt bool

@@ -28,7 +28,7 @@ func (b *BlobStore) answerCopy(w http.ResponseWriter, r *http.Request) (status i
 			"Server failed to authenticate the request. Please refer to the information in the www-authenticate header."), true
 	}
 	if msg := checkStorageToken(r.Header.Get("Authorization")); msg != "" {
-		w.Header().Set("WWW-Authenticate", "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize resource_id="+StorageResource)
+		w.Header().Set("WWW-Authenticate", StorageChallenge)
 		return storageError(w, http.StatusUnauthorized, "InvalidAuthenticationInfo", "Server failed to authenticate the request. "+msg), true
 	}
 	if container == "" {
@@ -39,6 +39,9 @@ func (b *BlobStore) answerCopy(w http.ResponseWriter, r *http.Request) (status i
 	if f, hit := b.takeFault(op, blobName); hit && f.Status != 0 {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		if f.WWWAuthenticate != "" {
+			w.Header().Set("WWW-Authenticate", f.WWWAuthenticate)
 		}
 		return storageError(w, f.Status, f.Code, f.Message), true
 	} else if hit {
@@ -109,6 +112,9 @@ func faultOf(r *http.Request) StorageFault {
 	f, _ := r.Context().Value(faultKey{}).(StorageFault)
 	return f
 }
+
+// StorageChallenge is the WWW-Authenticate header of Azure Storage's 401.
+const StorageChallenge = "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize resource_id=" + StorageResource
 
 // checkStorageToken is "" when h is "Bearer <JWT>" whose payload has aud
 // https://storage.azure.com (with or without '/') and an exp in the future

@@ -199,7 +199,7 @@ func (r *manifestCopyResource) ValidateConfig(ctx context.Context, req resource.
 // copyOptions are the blobcopy options of this provider instance.
 func (d *providerData) copyOptions(concurrency int64) blobcopy.Options {
 	o := blobcopy.Options{
-		Credential: d.storage, HTTPClient: d.blobHTTP, Concurrency: int(concurrency), Retry: d.client.RetryPolicy(),
+		Credential: d.storage, HTTPClient: d.blobHTTP, Concurrency: int(concurrency), Retry: d.client.RetryPolicy(), UserAgent: d.userAgent,
 		Info: func(ctx context.Context, msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) },
 	}
 	if d.debugLines {

@@ -207,16 +207,23 @@ func TestManifestCopyDestroyDeletes(t *testing.T) {
 func TestManifestCopyValidation(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct{ url, extra, want string }{
-		"SAS":              {"https://contosobilling.blob.core.windows.net/billing?sv=2022-11-02&sig=abc", "", `(?s)Invalid Container URL.*SAS.*own\s+credential`},
-		"http":             {"http://contosobilling.blob.core.windows.net/billing", "", `(?s)Invalid Container URL.*https://`},
-		"two segments":     {"https://contosobilling.blob.core.windows.net/acct/billing", "", `(?s)Invalid Container URL.*emulator`},
-		"container name":   {"https://contosobilling.blob.core.windows.net/Billing_2023", "", `(?s)Invalid Container URL.*container\s+name`},
-		"leading slash":    {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "/x/"`, `(?s)Invalid Prefix.*start with '/'`},
-		"dot dot":          {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a/../b/"`, `(?s)Invalid Prefix.*'\.\.'`},
-		"backslash":        {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a\\b/"`, `(?s)Invalid Prefix.*backslash`},
-		"concurrency 0":    {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 0`, `(?s)Invalid Concurrency.*concurrency.*between 1 and 32`},
-		"concurrency 33":   {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 33`, `(?s)Invalid Concurrency.*concurrency.*between 1 and 32`},
-		"negative timeout": {"https://contosobilling.blob.core.windows.net/billing", `  timeouts { create = "-1m" }`, `Invalid Create Timeout`},
+		"SAS":                          {"https://contosobilling.blob.core.windows.net/billing?sv=2022-11-02&sig=abc", "", `(?s)Invalid Container URL.*SAS.*own\s+credential`},
+		"http":                         {"http://contosobilling.blob.core.windows.net/billing", "", `(?s)Invalid Container URL.*https://`},
+		"two segments":                 {"https://contosobilling.blob.core.windows.net/acct/billing", "", `(?s)Invalid Container URL.*emulator`},
+		"container name":               {"https://contosobilling.blob.core.windows.net/Billing_2023", "", `(?s)Invalid Container URL.*container\s+name`},
+		"container name 65 characters": {"https://contosobilling.blob.core.windows.net/" + strings.Repeat("a-", 32) + "a", "", `(?s)Invalid Container URL.*3 to 63`},
+		"query":                        {"https://contosobilling.blob.core.windows.net/billing?restype=container", "", `(?s)Invalid Container URL.*query.*own\s+credential`},
+		"fragment":                     {"https://contosobilling.blob.core.windows.net/billing#x", "", `(?s)Invalid Container URL.*fragment`},
+		"userinfo":                     {"https://me:pw@contosobilling.blob.core.windows.net/billing", "", `(?s)Invalid Container URL.*user\s+name`},
+		"prefix too long":              {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "` + strings.Repeat("a", 513) + `"`, `(?s)Invalid Prefix.*at\s+most\s+512`},
+		"control character":            {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a\tb/"`, `(?s)Invalid Prefix.*control`},
+		"dot":                          {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "./a/"`, `(?s)Invalid Prefix.*'\.'`},
+		"leading slash":                {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "/x/"`, `(?s)Invalid Prefix.*start with '/'`},
+		"dot dot":                      {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a/../b/"`, `(?s)Invalid Prefix.*'\.\.'`},
+		"backslash":                    {"https://contosobilling.blob.core.windows.net/billing", `  prefix = "a\\b/"`, `(?s)Invalid Prefix.*backslash`},
+		"concurrency 0":                {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 0`, `(?s)Invalid Concurrency.*concurrency.*between 1 and 32`},
+		"concurrency 33":               {"https://contosobilling.blob.core.windows.net/billing", `  concurrency = 33`, `(?s)Invalid Concurrency.*concurrency.*between 1 and 32`},
+		"negative timeout":             {"https://contosobilling.blob.core.windows.net/billing", `  timeouts { create = "-1m" }`, `Invalid Create Timeout`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

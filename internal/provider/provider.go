@@ -111,6 +111,8 @@ type providerData struct {
 	// errors ("" when unknown).
 	storage  azcore.TokenCredential
 	clientID string
+	// userAgent is every request's User-Agent (SPEC §5), Storage's too.
+	userAgent string
 }
 
 // The kinds of Terraform type, as STYLE rule 3's Configure summaries name them.
@@ -367,7 +369,7 @@ func (p *partnerBillingProvider) Configure(ctx context.Context, req provider.Con
 		"auth_method": string(cred.Method()), "graph_endpoint": endpoint, "partner_center_endpoint": pcEndpoint, "max_retries": maxRetries,
 	})
 	data := &providerData{client: client, invoices: invoices, tenantID: authCfg.TenantID, blobHTTP: p.httpClient, interrupt: p.interrupt,
-		debugLines: !p.noDebugLines, storage: cred.TokenCredential(auth.StorageScope), clientID: authCfg.ClientID}
+		debugLines: !p.noDebugLines, storage: cred.TokenCredential(auth.StorageScope), clientID: authCfg.ClientID, userAgent: userAgent}
 	p.configured.Store(data)
 	resp.DataSourceData = data
 	resp.ResourceData = data

@@ -150,4 +150,3 @@ func TestProviderIdentityTextKeepsSupportIDs(t *testing.T) {
 		t.Errorf("%d token requests, want 1 (invalid_client is not retried)", n)
 	}
 }
-
