@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/blobclient"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
@@ -227,32 +227,10 @@ func newDestClient(c *Container, dest string, opts Options, h *http.Client) (*bl
 
 func (r *run) clientOptions() *blob.ClientOptions { return clientOptions(r.http, r.opts.UserAgent) }
 
-// clientOptions: our transport (no redirects), azcore's retries off (one
-// policy, ours, governs every request) and its log policy as it is: it
-// prints a request's URL with every query value but api-version redacted
-// and headers outside its allow-list (x-ms-copy-source among them) as
-// REDACTED (TestNoSASInAzcoreLog). With a userAgent, every request sends
-// it as its User-Agent (SPEC §5: the provider's and Terraform's versions)
-// instead of azcore's telemetry value.
+// clientOptions are the provider's blob client options (internal/blobclient); with them
+// azcore's log shows x-ms-copy-source as REDACTED (TestNoSASInAzcoreLog).
 func clientOptions(h *http.Client, userAgent string) *blob.ClientOptions {
-	o := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Transport: h,
-		Retry:     policy.RetryOptions{MaxRetries: -1},
-		Telemetry: policy.TelemetryOptions{ApplicationID: "partnerbilling"},
-	}}
-	if userAgent != "" {
-		o.Telemetry = policy.TelemetryOptions{Disabled: true}
-		o.PerCallPolicies = []policy.Policy{userAgentPolicy(userAgent)}
-	}
-	return o
-}
-
-// userAgentPolicy sets the User-Agent header of every request.
-type userAgentPolicy string
-
-func (ua userAgentPolicy) Do(req *policy.Request) (*http.Response, error) {
-	req.Raw().Header.Set("User-Agent", string(ua))
-	return req.Next()
+	return blobclient.Options(h, userAgent)
 }
 
 // destProperties reads a destination blob's properties with the token; nil

@@ -8,10 +8,9 @@ import (
 	"path"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/blobclient"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
@@ -40,11 +39,7 @@ func blobHTTPClient(h *http.Client) *http.Client {
 // one place the token is unwrapped. The SDK's own retries are off; ours
 // resume where a body stopped.
 func (d *downloader) newClient(m *graph.Manifest, name string) (*blob.Client, error) {
-	c, err := blob.NewClientWithNoCredential(m.BlobURL(name).Reveal(), &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Transport: d.http,
-		Retry:     policy.RetryOptions{MaxRetries: -1},
-		Telemetry: policy.TelemetryOptions{ApplicationID: "partnerbilling"},
-	}})
+	c, err := blob.NewClientWithNoCredential(m.BlobURL(name).Reveal(), blobclient.Options(d.http, d.opts.UserAgent))
 	if err != nil {
 		return nil, &BlobError{Name: name, Err: errors.New("building the blob client: " + safetext.NoSecrets(err.Error()))}
 	}

@@ -48,6 +48,8 @@ type Options struct {
 	// HTTPClient sends the blob requests; nil means a client with the system
 	// roots. Redirects are never followed.
 	HTTPClient *http.Client
+	// UserAgent is the User-Agent of every blob request ("": azcore's).
+	UserAgent string
 	// Retry is the policy of one blob: retries of failed GETs, cut bodies
 	// and corrupt content, in all (the Graph client's policy).
 	Retry graph.RetryPolicy

@@ -88,3 +88,23 @@ func TestWithoutContentMD5(t *testing.T) {
 	}
 	noTemp(t, dir)
 }
+
+// TestBlobRequestsCarryTheUserAgent: every blob GET sends the provider's User-Agent (SPEC §5: all
+// calls), not azcore's telemetry value.
+func TestBlobRequestsCarryTheUserAgent(t *testing.T) {
+	e := newEnv(t, defaultFiles()...)
+	opts := e.opts(t, nil)
+	opts.UserAgent = "terraform-provider-partnerbilling/9.9.9 Terraform/1.11.4"
+	if _, err := download.Download(t.Context(), manifestOf(t, e.man), t.TempDir(), opts); err != nil {
+		t.Fatal(err)
+	}
+	reqs := e.store.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("no blob request")
+	}
+	for _, r := range reqs {
+		if ua := r.Header.Get("User-Agent"); ua != opts.UserAgent {
+			t.Errorf("%s %s: User-Agent %q, want %q", r.Method, r.Path, ua, opts.UserAgent)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func (d *providerData) downloadManifest(ctx context.Context, req downloadRequest
 		Decompress:  req.decompress,
 		Concurrency: req.concurrency,
 		HTTPClient:  d.blobHTTP,
+		UserAgent:   d.userAgent,
 		Retry:       d.client.RetryPolicy(),
 		Refresh: func(ctx context.Context) (*graph.Manifest, error) {
 			tflog.Info(ctx, "the blob service refused the SAS token as expired; reading the manifest again for a fresh one")
