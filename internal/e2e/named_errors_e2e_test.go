@@ -40,6 +40,14 @@ data "partnerbilling_operation" "x" {
 		"Cannot Reach Microsoft Entra ID": {config: read, args: plan, summary: "Cannot Reach Microsoft Entra ID",
 			env:  func(*testing.T, *workspace) []string { return []string{"PARTNERBILLING_AUTHORITY_HOST=" + refused} },
 			want: []string{strings.TrimPrefix(refused, "https://"), "not a sign of wrong credentials"}},
+		"Cannot Reach Microsoft Entra ID (Partner Center)": {config: "data \"partnerbilling_invoices\" \"x\" {}\n", args: plan,
+			summary: "Cannot Reach Microsoft Entra ID",
+			env: func(_ *testing.T, w *workspace) []string {
+				return []string{"PARTNERBILLING_AUTHORITY_HOST=" + refused, "PARTNERBILLING_PARTNER_CENTER_ENDPOINT=" + w.srv.URL()}
+			},
+			want: []string{strings.TrimPrefix(refused, "https://"), "not a sign of wrong credentials"}},
+		"Manifest Not Found": {config: "data \"partnerbilling_manifest\" \"x\" {\n  id = \"0000dead-1e0f-4bd6-9091-4672691f32db\"\n}\n",
+			args: plan, summary: "Manifest Not Found", want: []string{"0000dead-1e0f-4bd6-9091-4672691f32db", "/beta/"}},
 		"Import Not Supported": {config: "resource \"partnerbilling_billed_usage_export\" \"x\" {\n  invoice_id = \"G000000001\"\n}\n",
 			args:    []string{"import", "-input=false", "-no-color", "partnerbilling_billed_usage_export.x", "6fe687d7-1e0f-4bd6-9091-4672691f64bc"},
 			summary: "Import Not Supported", want: []string{"partnerbilling_operation data source"}},
