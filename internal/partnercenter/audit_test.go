@@ -129,3 +129,23 @@ func TestByteOrderMark(t *testing.T) {
 		t.Errorf("got %+v, %v", got, err)
 	}
 }
+
+// TestLogLinesNameTheIDs: each attempt's log line names the MS-RequestId
+// and MS-CorrelationId; when the service echoes none, the ones sent.
+func TestLogLinesNameTheIDs(t *testing.T) {
+	var lines []map[string]any
+	f := newFixture(t, partnercenter.WithLogger(func(_ context.Context, msg string, fields map[string]any) {
+		if msg == "Partner Center request" {
+			lines = append(lines, fields)
+		}
+	}))
+	f.srv.ScriptInvoices(fakegraph.OK(fakegraph.InvoicePage("", fakegraph.DocInvoiceRecurring)))
+	if _, err := f.client.ListInvoices(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sent := f.srv.PartnerCenterRequests()[0].Header
+	if len(lines) != 1 || lines[0]["ms_request_id"] != sent.Get("MS-RequestId") || lines[0]["ms_correlation_id"] != sent.Get("MS-CorrelationId") ||
+		lines[0]["status"] != 200 || lines[0]["attempt"] != 1 {
+		t.Errorf("log lines %v, want one naming %s and %s", lines, sent.Get("MS-RequestId"), sent.Get("MS-CorrelationId"))
+	}
+}
