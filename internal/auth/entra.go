@@ -67,6 +67,12 @@ func (c *Credential) unreachableAuthority(err error) (string, bool) {
 	switch {
 	case errors.As(err, &te):
 		host = te.host
+		if host == "" {
+			// The timeout cut the attempt off before the error could name
+			// a request (MSAL checked its context first): the attempt of an
+			// MSAL method was waiting on the authority.
+			host = c.authority.Host
+		}
 	case unreachable(err):
 		host = requestHost(err)
 	default:
