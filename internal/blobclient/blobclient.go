@@ -1,7 +1,8 @@
-// Package blobclient holds the azblob client options of every blob request the provider sends,
-// the download's GETs (internal/download) and the copy's Storage calls (internal/blobcopy) alike:
-// our transport (no redirects), azcore's retries off (one policy, ours, governs every request) and
-// the provider's User-Agent.
+// Package blobclient holds what every blob request of the provider shares, the download's GETs
+// (internal/download) and the copy's Storage calls (internal/blobcopy) alike: the azblob client
+// options (our transport with error bodies bounded to MaxErrorBody, azcore's retries off so that
+// one policy, ours, governs every request, the provider's User-Agent) and the reading of the
+// service's error answers (ErrorOf).
 package blobclient
 
 import (
@@ -12,7 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 )
 
-// Options are the client options for h. With a userAgent, every request sends it as its
+// Options are the client options for h, whose error bodies are cut to MaxErrorBody. With a
+// userAgent, every request sends it as its
 // User-Agent (SPEC §5: the provider's and Terraform's versions) instead of azcore's telemetry
 // value; without one (tests, tools), azcore's value with the application id "partnerbilling".
 // azcore's log policy stays as it is: it prints a request's URL with every query value but
@@ -20,7 +22,7 @@ import (
 // REDACTED.
 func Options(h policy.Transporter, userAgent string) *blob.ClientOptions {
 	o := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Transport: h,
+		Transport: boundedTransport{h},
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 		Telemetry: policy.TelemetryOptions{ApplicationID: "partnerbilling"},
 	}}

@@ -2,7 +2,6 @@ package blobcopy
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/blobclient"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
 )
@@ -195,30 +194,8 @@ func responseError(blobName, dest string, side Side, op string, err error) *Stor
 		se.Err = errors.New(transportText(err))
 		return se
 	}
-	se.StatusCode = re.StatusCode
-	se.Code = safetext.NoSecrets(re.ErrorCode)
-	if re.RawResponse == nil {
-		return se
-	}
-	if se.Code == "" {
-		se.Code = safetext.NoSecrets(re.RawResponse.Header.Get("x-ms-error-code"))
-	}
-	se.RequestID = safetext.NoSecrets(re.RawResponse.Header.Get("x-ms-request-id"))
-	body, perr := runtime.Payload(re.RawResponse)
-	if perr != nil || len(body) == 0 {
-		return se
-	}
-	var x struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	if xml.Unmarshal(body, &x) == nil {
-		if se.Code == "" {
-			se.Code = safetext.NoSecrets(x.Code)
-		}
-		msg, _, _ := strings.Cut(strings.TrimSpace(x.Message), "\n")
-		se.Message = safetext.NoSecrets(msg)
-	}
+	f := blobclient.ErrorOf(re)
+	se.StatusCode, se.Code, se.RequestID, se.Message = f.StatusCode, f.Code, f.RequestID, f.Message
 	return se
 }
 

@@ -1,7 +1,6 @@
 package download
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +8,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/blobclient"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/graph"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/httpx"
 	"github.com/partnerbilling/terraform-provider-partnerbilling/internal/safetext"
@@ -97,33 +96,11 @@ func (r *blobReader) classify(err error) error {
 	return &restartError{fmt.Errorf("its content is not complete gzip: %w", err)}
 }
 
-// responseError is the blob service's error answer as a BlobError: status,
-// x-ms-error-code, x-ms-request-id and the first line of the XML message,
-// each through the one sanitiser (no query string, no sig= value: a proxy
-// may echo the request). The body is the at most maxErrorBody bytes the
-// transport let through (boundedTransport).
+// responseError is the blob service's error answer as a BlobError (blobclient.ErrorOf: sanitised,
+// its body bounded by the transport).
 func responseError(name string, re *azcore.ResponseError) *BlobError {
-	be := &BlobError{Name: name, StatusCode: re.StatusCode, Code: safetext.NoSecrets(re.ErrorCode)}
-	if re.RawResponse == nil {
-		return be
-	}
-	be.RequestID = safetext.NoSecrets(re.RawResponse.Header.Get("x-ms-request-id"))
-	body, err := runtime.Payload(re.RawResponse)
-	if err != nil || len(body) == 0 {
-		return be
-	}
-	var x struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	if xml.Unmarshal(body, &x) == nil {
-		if be.Code == "" {
-			be.Code = safetext.NoSecrets(x.Code)
-		}
-		msg, _, _ := strings.Cut(strings.TrimSpace(x.Message), "\n")
-		be.Message = safetext.NoSecrets(msg)
-	}
-	return be
+	se := blobclient.ErrorOf(re)
+	return &BlobError{Name: name, StatusCode: se.StatusCode, Code: se.Code, RequestID: se.RequestID, Message: se.Message}
 }
 
 // sasExpired: a 403 that says the SAS no longer holds (AuthenticationFailed,

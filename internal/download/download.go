@@ -156,7 +156,7 @@ func Download(ctx context.Context, m *graph.Manifest, dir string, opts Options) 
 
 	d := &downloader{
 		opts: opts, root: root, dir: dir,
-		http:   boundedTransport{blobHTTPClient(opts.HTTPClient)},
+		http:   blobHTTPClient(opts.HTTPClient),
 		sas:    graph.NewSASRenewal(m, opts.Refresh, (*graph.Manifest).CheckRoot),
 		finals: make(map[string]bool, len(locals)),
 	}
@@ -196,7 +196,7 @@ type downloader struct {
 	opts Options
 	root *os.Root
 	dir  string
-	http boundedTransport
+	http *http.Client      // blobclient.Options bounds its error bodies
 	sas  *graph.SASRenewal // the manifest's SAS and its one re-read, shared with blobcopy
 	// finals is the fileKey of every file of the download: no temporary
 	// name is one of them.
